@@ -1,0 +1,54 @@
+"""FastEmbody core: contracts, plugin discovery, configs, the training pipeline and the CLI.
+
+``import fastembody_core`` is torch-free and loads no plugin. The names plugins use are re-exported here;
+torch-backed ones (networks, checkpoints, export) load on first access.
+"""
+import importlib
+from typing import Any
+
+from .contracts import AlgorithmHandle, EnvSpec, Observations, RunContext, StepResult, Trainer, VectorEnv
+from .errors import CheckpointError, ConfigError, EnvError, FastEmbodyError, PluginError, TrainingError
+from .hookspecs import hookimpl
+from .plugins import get_registry
+from .trainer_config import OnPolicyTrainerParams
+
+__version__ = "0.1.0"
+
+# name -> submodule, imported on first attribute access (keeps torch out of start-up).
+_LAZY = {
+    "save_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "latest_checkpoint": "checkpoint",
+    "OnPolicyTrainer": "trainer",
+    "seed_everything": "seeding",
+    "guard_cpu_denormals": "seeding",
+}
+
+__all__ = [
+    "AlgorithmHandle",
+    "CheckpointError",
+    "ConfigError",
+    "EnvError",
+    "EnvSpec",
+    "FastEmbodyError",
+    "Observations",
+    "OnPolicyTrainerParams",
+    "PluginError",
+    "RunContext",
+    "StepResult",
+    "Trainer",
+    "TrainingError",
+    "VectorEnv",
+    "get_registry",
+    "hookimpl",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastembody_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

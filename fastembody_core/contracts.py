@@ -1,0 +1,202 @@
+"""The contracts plugins implement: VectorEnv, AlgorithmHandle, Trainer, and the data they exchange.
+
+Everything a plugin needs to know about the data path is here, in one place:
+
+* an **env** is built as ``env_factory(params, ctx) -> VectorEnv``;
+* an **algorithm** as ``algorithm_factory(env.spec(), params, ctx) -> AlgorithmHandle``;
+* a **trainer** as ``trainer_factory(env, algorithm, params, ctx) -> Trainer``;
+
+where ``params`` is an instance of the dataclass the plugin registered, already validated, and ``ctx`` is
+the :class:`RunContext`. torch is only imported for type checking, so ``import fastembody_core`` stays
+torch-free (Isaac Gym must be imported before torch).
+"""
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+Observations = Dict[str, "torch.Tensor"]
+"""Named observation groups, each a tensor ``[num_envs, *shape]`` on the env's device."""
+
+StepResult = Tuple[Observations, "torch.Tensor", "torch.Tensor", Dict[str, Any]]
+"""``(observations, rewards[num_envs] float, dones[num_envs] bool, extras)`` as returned by ``VectorEnv.step``."""
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What an algorithm needs to know about an env to build its networks and storage."""
+
+    num_envs: int
+    num_actions: int
+    observation_shapes: Dict[str, Tuple[int, ...]]
+    max_episode_length: int
+    step_dt: float
+    device: str
+    observation_terms: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    """Optional: the term names concatenated in each observation group, in order."""
+    privileged_terms: Tuple[str, ...] = ()
+    """Optional: terms a real robot cannot measure (distillation warns if a student group reads one)."""
+
+
+@dataclass
+class RunContext:
+    """What the pipeline hands every factory: where and how this run happens."""
+
+    device: str = "cpu"
+    seed: int = 0
+    run_dir: Optional[Path] = None
+    resume: bool = False
+    rank: int = 0
+    world_size: int = 1
+    config: Mapping[str, Any] = field(default_factory=dict)
+    """The resolved experiment config as plain data (what ``config.resolved.yaml`` holds)."""
+    debug: bool = False
+
+    @property
+    def is_main_process(self) -> bool:
+        return self.rank == 0
+
+
+class VectorEnv(abc.ABC):
+    """A batch of ``num_envs`` environments stepped together on torch tensors (close to rsl_rl's VecEnv).
+
+    Attributes every implementation sets: ``num_envs``, ``num_actions``, ``max_episode_length`` (int, in
+    policy steps), ``step_dt`` (seconds per policy step), ``device`` (torch.device), ``observation_shapes``
+    (group name -> shape; at least ``"policy"``; ``"critic"`` for privileged state) and
+    ``episode_length_buf`` (long tensor ``[num_envs]``; **settable**, so a trainer can spread episode starts).
+
+    ``step`` auto-resets finished envs: the observations it returns for a done env are the first ones of its
+    next episode. ``extras`` holds at least ``"time_outs"`` (bool ``[num_envs]``: done because of the time
+    limit, which PPO bootstraps) and, when any env finished, ``"episode"``: a dict of scalars or tensors
+    (per-episode statistics such as reward-term sums), logged as ``Episode/<key>``.
+    """
+
+    num_envs: int
+    num_actions: int
+    max_episode_length: int
+    step_dt: float
+    observation_shapes: Dict[str, Tuple[int, ...]]
+    episode_length_buf: "torch.Tensor"
+
+    @abc.abstractmethod
+    def reset(self) -> Observations:
+        """Reset every env and return the first observations."""
+
+    @abc.abstractmethod
+    def get_observations(self) -> Observations:
+        """The current observations, without stepping."""
+
+    @abc.abstractmethod
+    def step(self, actions: "torch.Tensor") -> StepResult:
+        """Apply ``actions[num_envs, num_actions]`` for one policy step; auto-reset finished envs."""
+
+    def close(self) -> None:
+        """Release simulator resources (optional)."""
+
+    def spec(self) -> EnvSpec:
+        """The env's :class:`EnvSpec`; implementations may override to add observation terms."""
+        return EnvSpec(
+            num_envs=int(self.num_envs),
+            num_actions=int(self.num_actions),
+            observation_shapes={k: tuple(v) for k, v in self.observation_shapes.items()},
+            max_episode_length=int(self.max_episode_length),
+            step_dt=float(self.step_dt),
+            device=str(getattr(self, "device", "cpu")),
+            observation_terms=dict(getattr(self, "observation_terms", {}) or {}),
+            privileged_terms=tuple(getattr(self, "privileged_terms", ()) or ()),
+        )
+
+
+class AlgorithmHandle(abc.ABC):
+    """An on-policy learner the trainer drives; it owns its networks, optimiser and rollout storage.
+
+    One training iteration, as the trainer runs it::
+
+        with torch.inference_mode():
+            for _ in range(algorithm.num_steps_per_env):
+                actions = algorithm.act(obs)
+                obs, rewards, dones, extras = env.step(actions)
+                algorithm.process_env_step(obs, rewards, dones, extras)
+        losses = algorithm.update(obs)          # returns, optimisation; {"surrogate": ..., ...}
+
+    ``state_dict`` must hold only tensors, numbers, strings, lists and dicts, so that checkpoints load
+    with ``torch.load(weights_only=True)``; it includes the optimiser, normalisers and whatever is
+    needed to rebuild the networks (their architecture as plain data).
+    """
+
+    num_steps_per_env: int
+    """Rollout length per iteration (set from the trainer's params by the trainer via ``setup``)."""
+
+    @abc.abstractmethod
+    def setup(self, num_steps_per_env: int) -> None:
+        """Allocate rollout storage for ``num_steps_per_env`` steps of every env."""
+
+    @abc.abstractmethod
+    def act(self, obs: Observations) -> "torch.Tensor":
+        """Actions to send to the env for ``obs`` (stochastic while training); records what ``update`` needs."""
+
+    @abc.abstractmethod
+    def process_env_step(
+        self, obs: Observations, rewards: "torch.Tensor", dones: "torch.Tensor", extras: Dict[str, Any]
+    ) -> None:
+        """Record the env's answer to the last ``act`` (handles time-out bootstrapping, recurrent resets)."""
+
+    @abc.abstractmethod
+    def update(self, last_obs: Observations) -> Dict[str, float]:
+        """Learn from the collected rollout; return scalars logged as ``Loss/<name>``."""
+
+    @abc.abstractmethod
+    def act_inference(self, obs: Observations) -> "torch.Tensor":
+        """Deterministic actions for evaluation (no storage side effects)."""
+
+    def reset(self, dones: Optional["torch.Tensor"] = None) -> None:
+        """Reset recurrent state for envs where ``dones`` (all envs if None); no-op for feed-forward."""
+
+    @abc.abstractmethod
+    def export_policy(self) -> "torch.nn.Module":
+        """A CPU module for deployment: ``forward(obs) -> actions`` with the normaliser baked in.
+
+        ``obs`` is the concatenation of the groups named by the module's ``obs_groups`` attribute (a list of
+        str). Recurrent policies take and return their hidden state: ``forward(obs, h) -> (actions, h)``.
+        """
+
+    @abc.abstractmethod
+    def state_dict(self) -> Dict[str, Any]:
+        """Everything needed to resume (networks, optimiser, normalisers, schedules, architecture)."""
+
+    @abc.abstractmethod
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restore from ``state_dict()``; raise CheckpointError naming both shapes on a mismatch."""
+
+    def train_mode(self) -> None:
+        """Put networks in training mode (optional)."""
+
+    def eval_mode(self) -> None:
+        """Put networks in eval mode (optional)."""
+
+    def metrics(self) -> Dict[str, float]:
+        """Extra scalars to log per iteration, e.g. ``{"Policy/mean_std": 0.8}`` (optional)."""
+        return {}
+
+
+class Trainer(abc.ABC):
+    """Runs a training loop over an env and an algorithm, writing into ``ctx.run_dir``."""
+
+    @abc.abstractmethod
+    def train(self) -> Dict[str, Any]:
+        """Train to the end (or raise); return a summary (final iteration, mean reward, ...)."""
+
+
+def obs_group_names(groups: List[str], available: Mapping[str, Any], what: str) -> List[str]:
+    """Check that every name in ``groups`` is an observation group of the env; return them."""
+    from .errors import ConfigError
+
+    missing = [g for g in groups if g not in available]
+    if missing:
+        raise ConfigError(
+            f"{what} reads observation group(s) {missing} but the env provides {sorted(available)}"
+        )
+    return list(groups)

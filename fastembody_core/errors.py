@@ -1,0 +1,43 @@
+"""One exception family. Every message is a single line that names the file, key or plugin."""
+from typing import Optional
+
+
+class FastEmbodyError(Exception):
+    """Base of every error FastEmbody reports to a user; the CLI prints ``str(err)`` on one line."""
+
+    exit_code = 1
+
+    def __str__(self) -> str:
+        return " ".join(super().__str__().split())
+
+
+class ConfigError(FastEmbodyError):
+    """A config file, a ``--set`` override or a params block is invalid."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, source: Optional[str] = None, key: Optional[str] = None):
+        self.source = source
+        self.key = key
+        prefix = ""
+        if source:
+            prefix += f"{source}: "
+        if key:
+            prefix += f"{key}: "
+        super().__init__(prefix + message)
+
+
+class PluginError(FastEmbodyError):
+    """A plugin failed to load, registered a clashing name, or a name is not installed."""
+
+
+class CheckpointError(FastEmbodyError):
+    """A checkpoint is missing, corrupt, truncated, or does not match the env or model."""
+
+
+class TrainingError(FastEmbodyError):
+    """Training stopped: NaN/inf in a loss or an observation, or the env misbehaved."""
+
+
+class EnvError(FastEmbodyError):
+    """An env was given bad input (e.g. NaN actions) or cannot be built (missing dependency)."""

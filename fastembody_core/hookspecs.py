@@ -1,0 +1,44 @@
+"""pluggy hook specifications: how a plugin tells FastEmbody what it provides.
+
+A plugin module implements any of the three hooks; each receives a ``register`` callback::
+
+    from fastembody_core import hookimpl
+
+    @hookimpl
+    def register_envs(register):
+        register("my-env", make_my_env, params=MyEnvParams, description="One line about it")
+
+The factory signatures are in :mod:`fastembody_core.contracts`. Keep the plugin module light: import
+torch and simulators inside the factory, not at module level.
+"""
+import pluggy
+
+PROJECT_NAME = "fastembody"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_envs(register):
+    """Register envs: ``register(name, factory, params=Dataclass, description="", preload=None)``.
+
+    ``factory(params, ctx) -> VectorEnv``. ``preload`` names a module the pipeline imports before torch
+    (Isaac Gym's bindings refuse to load after torch).
+    """
+
+
+@hookspec
+def register_algorithms(register):
+    """Register algorithms: ``register(name, factory, params=Dataclass, description="")``.
+
+    ``factory(env_spec, params, ctx) -> AlgorithmHandle``.
+    """
+
+
+@hookspec
+def register_trainers(register):
+    """Register trainers: ``register(name, factory, params=Dataclass, description="")``.
+
+    ``factory(env, algorithm, params, ctx) -> Trainer``.
+    """

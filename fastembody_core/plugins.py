@@ -1,0 +1,293 @@
+"""Plugin discovery: entry points of group ``fastembody`` -> pluggy -> registries of envs, algorithms, trainers.
+
+Nothing is imported at ``import fastembody_core``: the registry loads plugins the first time it is used.
+A plugin that fails to import is a warning (``FASTEMBODY_STRICT_PLUGINS=1`` re-raises) and the others keep
+working; two plugins registering one name is an error naming both distributions.
+"""
+import dataclasses
+import difflib
+import importlib
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+
+KINDS = ("envs", "algorithms", "trainers")
+_HOOK_OF_KIND = {"envs": "register_envs", "algorithms": "register_algorithms", "trainers": "register_trainers"}
+_SINGULAR = {"envs": "env", "algorithms": "algorithm", "trainers": "trainer"}
+
+# Names FastEmbody's own packages provide, for "pip install ..." hints when they are missing.
+KNOWN_PROVIDERS = {
+    ("envs", "go2-toy"): "fastembody-go2",
+    ("envs", "go2-isaac"): "fastembody-go2",
+    ("envs", "isaac"): "fastembody-go2",
+    ("envs", "go2-mujoco"): "fastembody-go2[mujoco]",
+    ("envs", "gym:*"): "fastembody-gym",
+    ("algorithms", "ppo"): "fastembody-ppo",
+    ("algorithms", "distillation"): "fastembody-distill",
+}
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed to load or implements an unknown hook; the others keep working."""
+
+
+@dataclass
+class Registration:
+    """One registered env, algorithm or trainer."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    params: Optional[type] = None
+    description: str = ""
+    preload: Optional[str] = None
+    plugin: str = ""
+    """Name of the distribution (or in-process plugin) that registered it."""
+
+    def matches(self, name: str) -> bool:
+        if self.name.endswith(":*"):
+            return name.startswith(self.name[:-1]) and len(name) > len(self.name) - 1
+        return name == self.name
+
+    def as_dict(self) -> Dict[str, Any]:
+        out = {"name": self.name, "description": self.description}
+        if self.params is not None:
+            out["params"] = self.params.__name__
+        if self.preload:
+            out["preload"] = self.preload
+        return out
+
+
+@dataclass
+class PluginInfo:
+    """What ``fastembody plugins`` reports about one plugin."""
+
+    name: str
+    version: str = ""
+    module: str = ""
+    status: str = "ok"
+    error: str = ""
+    hooks: List[str] = field(default_factory=list)
+    registered: Dict[str, List[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "module": self.module,
+            "status": self.status,
+            "hooks": self.hooks,
+            "registered": self.registered,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def _entry_points() -> List[Any]:
+    from importlib import metadata
+
+    eps = metadata.entry_points()
+    if hasattr(eps, "select"):
+        return list(eps.select(group=hookspecs.PROJECT_NAME))
+    return list(eps.get(hookspecs.PROJECT_NAME, []))  # Python 3.8/3.9
+
+
+def _dist_of(ep: Any) -> Tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    if dist is not None:
+        return dist.metadata["Name"], dist.version
+    return ep.name, ""
+
+
+class Registry:
+    """Registries of envs, algorithms and trainers, filled from plugins on first use."""
+
+    def __init__(self, load_entry_points: bool = True):
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self._load_entry_points = load_entry_points
+        self._loaded = False
+        self._plugins: Dict[str, PluginInfo] = {}
+        self._modules: Dict[str, Any] = {}
+        self._tables: Dict[str, Dict[str, Registration]] = {k: {} for k in KINDS}
+
+    # -- loading -------------------------------------------------------------------------------------
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        from . import builtin
+
+        self._add(builtin, PluginInfo(name="fastembody-core", version=_core_version(), module=builtin.__name__))
+        if self._load_entry_points:
+            for ep in sorted(_entry_points(), key=lambda e: e.name):
+                self._load_entry_point(ep)
+
+    def _load_entry_point(self, ep: Any) -> None:
+        dist, version = _dist_of(ep)
+        info = PluginInfo(name=dist, version=version, module=ep.value)
+        try:
+            module = ep.load()
+        except Exception as exc:  # a broken plugin must not take the others down
+            if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
+                raise
+            self._fail(info, f"failed to import {ep.value}: {type(exc).__name__}: {exc}")
+            return
+        self._add(module, info)
+
+    def _fail(self, info: PluginInfo, error: str) -> None:
+        info.status, info.error = "error", " ".join(error.split())
+        self._plugins[info.name] = info
+        warnings.warn(f"plugin {info.name} {info.version}: {info.error}", PluginWarning, stacklevel=3)
+
+    def _add(self, module: Any, info: PluginInfo) -> None:
+        try:
+            self.pm.register(module, name=info.name)
+            self.pm.check_pending()
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            if self.pm.is_registered(module):
+                self.pm.unregister(module)
+            msg = str(exc)
+            unknown = [h for h in dir(module) if h.startswith("register") and h not in _HOOK_OF_KIND.values()]
+            if unknown:
+                near = difflib.get_close_matches(unknown[0], list(_HOOK_OF_KIND.values()), n=1)
+                msg = f"unknown hook {unknown[0]!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+            if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
+                raise PluginError(f"plugin {info.name}: {msg}") from exc
+            self._fail(info, msg)
+            return
+        info.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
+        new: List[Registration] = []
+        try:
+            for kind in KINDS:
+                for impl in getattr(self.pm.hook, _HOOK_OF_KIND[kind]).get_hookimpls():
+                    if impl.plugin is module:
+                        impl.function(register=self._registrar(kind, info.name, new))
+        except PluginError:
+            self.pm.unregister(module)
+            raise
+        except Exception as exc:
+            self.pm.unregister(module)
+            if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
+                raise
+            self._fail(info, f"registration failed: {type(exc).__name__}: {exc}")
+            return
+        for reg in new:
+            self._tables[reg.kind][reg.name] = reg
+            info.registered.setdefault(reg.kind, []).append(reg.name)
+        self._plugins[info.name] = info
+        self._modules[info.name] = module
+
+    def _registrar(self, kind: str, plugin: str, sink: List[Registration]) -> Callable[..., None]:
+        def register(
+            name: str,
+            factory: Callable[..., Any],
+            params: Optional[type] = None,
+            description: str = "",
+            preload: Optional[str] = None,
+        ) -> None:
+            if not isinstance(name, str) or not name:
+                raise PluginError(f"plugin {plugin} registered a {_SINGULAR[kind]} with an empty name")
+            if not callable(factory):
+                raise PluginError(f"plugin {plugin}: {_SINGULAR[kind]} {name!r} factory is not callable")
+            if params is not None and not (isinstance(params, type) and dataclasses.is_dataclass(params)):
+                raise PluginError(f"plugin {plugin}: {_SINGULAR[kind]} {name!r} params must be a dataclass type")
+            previous = self._tables[kind].get(name) or next((r for r in sink if r.kind == kind and r.name == name), None)
+            if previous is not None:
+                raise PluginError(
+                    f"{_SINGULAR[kind]} {name!r} is registered by both {previous.plugin} and {plugin}; "
+                    f"uninstall one of them"
+                )
+            sink.append(Registration(kind, name, factory, params, description, preload, plugin))
+
+        return register
+
+    # -- in-process plugins (tests, notebooks) -------------------------------------------------------
+    def register_plugin(self, plugin: Any, name: Optional[str] = None, version: str = "") -> PluginInfo:
+        """Register a module or object with hookimpls in-process, as an installed plugin would be."""
+        self._ensure_loaded()
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        if name in self._plugins:
+            raise PluginError(f"a plugin named {name!r} is already registered")
+        self._add(plugin, PluginInfo(name=name, version=version, module=getattr(plugin, "__name__", name)))
+        return self._plugins[name]
+
+    def unregister_plugin(self, name: str) -> None:
+        """Remove an in-process plugin and everything it registered."""
+        info = self._plugins.pop(name, None)
+        module = self._modules.pop(name, None)
+        if module is not None and self.pm.is_registered(module):
+            self.pm.unregister(module)
+        for kind in KINDS:
+            for reg_name in [n for n, r in self._tables[kind].items() if r.plugin == name]:
+                del self._tables[kind][reg_name]
+        del info
+
+    # -- queries -------------------------------------------------------------------------------------
+    def plugins(self) -> List[PluginInfo]:
+        self._ensure_loaded()
+        return list(self._plugins.values())
+
+    def table(self, kind: str) -> Dict[str, Registration]:
+        self._ensure_loaded()
+        return dict(self._tables[kind])
+
+    def get(self, kind: str, name: str, source: Optional[str] = None) -> Registration:
+        """The registration for ``name``, or a PluginError listing what is installed and what provides it."""
+        table = self.table(kind)
+        if name in table:
+            return table[name]
+        for reg in table.values():
+            if reg.matches(name):
+                return reg
+        installed = ", ".join(sorted(table)) or "none"
+        hint = ""
+        for (k, known), dist in KNOWN_PROVIDERS.items():
+            if k == kind and (known == name or (known.endswith(":*") and name.startswith(known[:-1]))):
+                hint = f"; it is provided by {dist}: pip install {dist}"
+        if not hint:
+            near = difflib.get_close_matches(name, list(table), n=1)
+            if near:
+                hint = f"; did you mean {near[0]!r}?"
+        where = f"{source}: " if source else ""
+        raise PluginError(f"{where}unknown {_SINGULAR[kind]} {name!r} (installed: {installed}){hint}")
+
+
+def _core_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+_registry: Optional[Registry] = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry (plugins load on first use)."""
+    global _registry
+    if _registry is None:
+        _registry = Registry()
+    return _registry
+
+
+def reset_registry(load_entry_points: bool = True) -> Registry:
+    """Drop the process-wide registry and start a new one (tests)."""
+    global _registry
+    _registry = Registry(load_entry_points=load_entry_points)
+    return _registry
+
+
+def import_preload(module_names: Iterable[str]) -> None:
+    """Import modules that must come before torch (e.g. Isaac Gym); error if torch is already loaded."""
+    for name in module_names:
+        if name in sys.modules:
+            continue
+        importlib.import_module(name)

@@ -1,0 +1,26 @@
+"""Parameters of the core's on-policy trainer (torch-free, so configs validate without torch)."""
+from dataclasses import dataclass
+
+
+@dataclass
+class OnPolicyTrainerParams:
+    """rsl_rl OnPolicyRunner's settings, as plain data."""
+
+    max_iterations: int = 1500
+    """Iterations to run (in total: a resumed run continues up to this number)."""
+    num_steps_per_env: int = 24
+    """Rollout length per env per iteration."""
+    save_interval: int = 50
+    """Write a checkpoint every N iterations (and always at the end)."""
+    keep_last_checkpoints: int = 0
+    """Keep only the newest N periodic checkpoints (0 keeps all)."""
+    init_at_random_ep_len: bool = True
+    """Spread the first episodes over their length, as legged_gym does."""
+    check_for_nan: bool = True
+    """Stop with a named error on NaN/inf in observations, rewards or losses."""
+    tensorboard: bool = True
+    """Write TensorBoard event files (metrics.jsonl is always written)."""
+    progress: bool = True
+    """Show a progress bar with ETA and a per-iteration summary."""
+    log_interval: int = 1
+    """Print the summary every N iterations."""
