@@ -96,6 +96,14 @@ class VectorEnv(abc.ABC):
     def close(self) -> None:
         """Release simulator resources (optional)."""
 
+    def state_dict(self) -> Dict[str, Any]:
+        """Optional: the env's full state (tensors, RNG), saved in checkpoints so a resumed run continues
+        exactly where it stopped. The default ``{}`` means the env restarts from a fresh reset on resume."""
+        return {}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Optional: restore ``state_dict()``."""
+
     def spec(self) -> EnvSpec:
         """The env's :class:`EnvSpec`; implementations may override to add observation terms."""
         return EnvSpec(
