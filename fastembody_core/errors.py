@@ -19,6 +19,7 @@ class ConfigError(FastEmbodyError):
     def __init__(self, message: str, source: Optional[str] = None, key: Optional[str] = None):
         self.source = source
         self.key = key
+        self.detail = message
         prefix = ""
         if source:
             prefix += f"{source}: "

@@ -1,0 +1,1 @@
+"""A minimal third-party FastEmbody env plugin (see docs/plugins.md)."""

@@ -1,0 +1,158 @@
+"""The ``fastembody`` command: thin click commands over config, plugins, pipeline, evaluation and export.
+
+torch stays out of start-up: it is imported by the pipeline after an env's preload modules.
+Every FastEmbodyError is printed as one line (``--debug`` shows the traceback) with a non-zero exit code.
+"""
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
+
+import click
+
+from . import __version__
+from .errors import FastEmbodyError
+from .plugins import KINDS, PluginWarning, get_registry
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+    prefix = "Warning" if issubclass(category, PluginWarning) else category.__name__
+    click.echo(f"{prefix}: {' '.join(str(message).split())}", err=True)
+
+
+class _Group(click.Group):
+    """Maps FastEmbodyError to a one-line message and exit code; Ctrl-C to 130, SIGTERM to 143."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = "--debug" in sys.argv[1:] or bool(ctx.params.get("debug"))
+        warnings.showwarning = _show_warning
+        try:
+            return super().invoke(ctx)
+        except FastEmbodyError as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(getattr(exc, "exit_code", 1))
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="fastembody")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """FastEmbody: train and distill locomotion policies for the Unitree Go2."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory to write into.")
+@click.option("--resume", is_flag=True, help="Continue from the latest checkpoint of the run directory.")
+@click.pass_context
+def run(ctx: click.Context, config: Path, overrides: Sequence[str], run_dir: Optional[Path], resume: bool) -> None:
+    """Train the experiment described by CONFIG (YAML or JSON)."""
+    from .config import load_experiment
+    from .pipeline import run_experiment
+
+    experiment = load_experiment(config, overrides)
+    summary = run_experiment(experiment, run_dir=run_dir, resume=resume, debug=ctx.obj["debug"])
+    click.echo(f"Run finished: {summary.get('run_dir')}")
+
+
+def _plugins_data() -> List[dict]:
+    return [p.as_dict() for p in get_registry().plugins()]
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(as_json: bool) -> None:
+    """Show installed plugins: distribution, version, hooks, what each registered, load status."""
+    data = _plugins_data()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for p in data:
+        line = f"{p['name']} {p['version']}  [{p['status']}]"
+        if p.get("error"):
+            line += f"  {p['error']}"
+        click.echo(line)
+        for kind, names in p["registered"].items():
+            click.echo(f"    {kind}: {', '.join(names)}")
+
+
+@cli.command("list")
+@click.argument("kind", type=click.Choice(list(KINDS)))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_(kind: str, as_json: bool) -> None:
+    """List registered envs, algorithms or trainers with their descriptions."""
+    table = get_registry().table(kind)
+    rows = [dict(reg.as_dict(), plugin=reg.plugin) for reg in sorted(table.values(), key=lambda r: r.name)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["name"]) for r in rows), default=0)
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['description']}  ({r['plugin']})")
+
+
+@cli.command("eval")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--episodes", default=10, show_default=True, type=click.IntRange(min=1), help="Episodes to run.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint (default: latest).")
+@click.option("--num-envs", type=click.IntRange(min=1), help="Envs to run in parallel.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_(run_dir: Path, episodes: int, checkpoint: Optional[Path], num_envs: Optional[int],
+          overrides: Sequence[str], as_json: bool) -> None:
+    """Evaluate a trained run with its deterministic policy."""
+    from .evaluation import evaluate_run
+
+    result = evaluate_run(run_dir, episodes=episodes, checkpoint=checkpoint, num_envs=num_envs, overrides=overrides)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        if isinstance(value, dict):
+            for k, v in value.items():
+                click.echo(f"  {key}/{k}: {v:.4g}" if isinstance(v, float) else f"  {key}/{k}: {v}")
+        else:
+            click.echo(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), default="onnx", show_default=True)
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint (default: latest).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Output file.")
+def export(run_dir: Path, fmt: str, checkpoint: Optional[Path], output: Optional[Path]) -> None:
+    """Export the policy (normaliser included) to ONNX or TorchScript."""
+    from .export import export_run
+
+    path = export_run(run_dir, fmt=fmt, checkpoint=checkpoint, output=output)
+    click.echo(f"Exported {fmt}: {path}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="PNG file to write.")
+def plot(run_dir: Path, output: Optional[Path]) -> None:
+    """Plot the learning curves of a run to a PNG."""
+    from .plotting import plot_run
+
+    path = plot_run(run_dir, output=output)
+    click.echo(f"Wrote {path}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="fastembody")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,321 @@
+"""Experiment configs: one schema read from YAML or JSON, ``--set`` overrides, validation against the
+dataclass each plugin registered, with errors that name the file, the dotted key and the nearest valid key.
+
+Values are parsed with ``yaml.safe_load`` / ``json`` only; nothing from a config or ``--set`` is eval'd.
+"""
+import collections.abc
+import dataclasses
+import difflib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import yaml
+
+from .errors import ConfigError, FastEmbodyError
+
+RESOLVED_CONFIG_NAME = "config.resolved.yaml"
+
+
+@dataclass
+class ComponentConfig:
+    """An env, algorithm or trainer: its registered name and its validated params dataclass instance."""
+
+    name: str
+    params: Any = None
+
+
+@dataclass
+class RunSettings:
+    """Where runs go: ``<root>/<experiment name>/<timestamp>`` unless ``--run-dir`` is given."""
+
+    root: str = "runs"
+    """Parent folder of run directories."""
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole experiment, validated; ``to_dict()`` is what ``config.resolved.yaml`` holds."""
+
+    name: str
+    env: ComponentConfig
+    algorithm: ComponentConfig
+    trainer: ComponentConfig = field(default_factory=lambda: ComponentConfig("on-policy"))
+    seed: int = 0
+    device: str = "cpu"
+    run: RunSettings = field(default_factory=RunSettings)
+    source: str = ""
+    """The file it was read from (not part of the resolved config)."""
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The resolved config as plain data (lists, dicts, numbers, strings)."""
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "device": self.device,
+            "env": _component_dict(self.env),
+            "algorithm": _component_dict(self.algorithm),
+            "trainer": _component_dict(self.trainer),
+            "run": to_plain(self.run),
+        }
+
+
+TOP_LEVEL_KEYS = ("name", "seed", "device", "env", "algorithm", "trainer", "run")
+COMPONENT_KEYS = ("name", "params")
+_KINDS = {"env": "envs", "algorithm": "algorithms", "trainer": "trainers"}
+
+
+def _component_dict(component: ComponentConfig) -> Dict[str, Any]:
+    return {"name": component.name, "params": to_plain(component.params) if component.params is not None else {}}
+
+
+def to_plain(value: Any) -> Any:
+    """Dataclasses, tuples and paths -> dicts, lists and strings (YAML/JSON/weights_only-safe)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# -- reading ------------------------------------------------------------------------------------------
+def read_config_file(path: Union[str, Path]) -> Dict[str, Any]:
+    """Read a YAML or JSON file into a dict (``yaml.safe_load``; JSON by extension)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("file not found", source=str(path))
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else (f" at line {exc.lineno}" if hasattr(exc, "lineno") else "")
+        raise ConfigError(f"cannot parse{line}: {getattr(exc, 'problem', None) or exc}", source=str(path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a mapping at the top level, got {type(data).__name__}", source=str(path))
+    return data
+
+
+def parse_override(text: str) -> Tuple[List[str], Any]:
+    """``"a.b.c=value"`` -> (["a", "b", "c"], value parsed as a YAML scalar/list/dict, never eval'd)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. algorithm.params.learning_rate=3e-4")
+    key, raw = text.split("=", 1)
+    parts = [p for p in key.strip().split(".")]
+    if not key.strip() or any(not p for p in parts):
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return parts, value
+
+
+def apply_overrides(data: Dict[str, Any], overrides: Sequence[str]) -> Dict[str, Any]:
+    """Apply ``--set`` overrides to raw config data (in place) and return it."""
+    for text in overrides:
+        parts, value = parse_override(text)
+        node: Any = data
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part) if isinstance(node, dict) else None
+            if child is None:
+                child = {}
+                node[part] = child
+            elif not isinstance(child, dict):
+                raise ConfigError(f"--set {text!r}: {'.'.join(parts[: i + 1])} is not a mapping")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def load_experiment(path: Union[str, Path], overrides: Sequence[str] = ()) -> "ExperimentConfig":
+    """Read, override and validate an experiment config file (a run dir's resolved config works too)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESOLVED_CONFIG_NAME
+    data = apply_overrides(read_config_file(path), overrides)
+    return experiment_from_dict(data, source=str(path))
+
+
+def experiment_from_dict(data: Mapping[str, Any], source: str = "<config>") -> ExperimentConfig:
+    """Validate raw config data against the schema and the registered params dataclasses."""
+    from .plugins import get_registry
+
+    _check_keys(data, TOP_LEVEL_KEYS, "", source)
+    for required in ("name", "env", "algorithm"):
+        if required not in data:
+            raise ConfigError("missing required key", source=source, key=required)
+    name = _coerce(data["name"], str, "name", source)
+    seed = _coerce(data.get("seed", 0), int, "seed", source)
+    device = _coerce(data.get("device", "cpu"), str, "device", source)
+    registry = get_registry()
+    components = {}
+    for section, kind in _KINDS.items():
+        raw = data.get(section, {"name": "on-policy"} if section == "trainer" else None)
+        if isinstance(raw, str):
+            raw = {"name": raw}
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"expected a mapping with 'name' and 'params', got {type(raw).__name__}", source, section)
+        _check_keys(raw, COMPONENT_KEYS, section, source)
+        if "name" not in raw:
+            raise ConfigError("missing required key", source=source, key=f"{section}.name")
+        comp_name = _coerce(raw["name"], str, f"{section}.name", source)
+        registration = registry.get(kind, comp_name, source=f"{source}: {section}.name")
+        params_raw = raw.get("params") or {}
+        if not isinstance(params_raw, Mapping):
+            raise ConfigError(f"expected a mapping, got {type(params_raw).__name__}", source, f"{section}.params")
+        params = None
+        if registration.params is not None:
+            params = build_dataclass(registration.params, params_raw, f"{section}.params", source)
+        elif params_raw:
+            raise ConfigError(f"{section} {comp_name!r} takes no params", source, f"{section}.params")
+        components[section] = ComponentConfig(comp_name, params)
+    run = build_dataclass(RunSettings, data.get("run") or {}, "run", source)
+    return ExperimentConfig(
+        name=name,
+        seed=seed,
+        device=device,
+        env=components["env"],
+        algorithm=components["algorithm"],
+        trainer=components["trainer"],
+        run=run,
+        source=source,
+    )
+
+
+# -- validation ---------------------------------------------------------------------------------------
+def _check_keys(data: Mapping[str, Any], allowed: Sequence[str], prefix: str, source: str) -> None:
+    for key in data:
+        if key not in allowed:
+            near = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.5)
+            hint = f"; did you mean {_join(prefix, near[0])!r}?" if near else f"; valid keys: {', '.join(allowed)}"
+            raise ConfigError(f"unknown key{hint}", source=source, key=_join(prefix, str(key)))
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def build_dataclass(cls: type, data: Mapping[str, Any], prefix: str, source: str) -> Any:
+    """Instantiate dataclass ``cls`` from ``data``, checking keys and types; errors name ``prefix.key``."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"expected a mapping, got {type(data).__name__}", source, prefix)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    _check_keys(data, list(fields), prefix, source)
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception as exc:  # a plugin's annotations that don't evaluate on this Python
+        raise ConfigError(f"cannot read the annotations of {cls.__name__}: {exc}", source, prefix) from None
+    kwargs = {}
+    for fname, f in fields.items():
+        key = _join(prefix, fname)
+        if fname in data:
+            kwargs[fname] = _coerce(data[fname], hints.get(fname, Any), key, source)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
+            raise ConfigError("missing required key", source=source, key=key)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        key = _join(prefix, exc.key) if exc.key else prefix
+        raise ConfigError(exc.detail, source=source, key=key) from None
+    except FastEmbodyError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc), source=source, key=prefix) from None
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
+    """Check ``value`` against annotation ``tp``; accept what YAML means (``3e-4`` as a float)."""
+
+    def fail() -> ConfigError:
+        return ConfigError(f"expected {_type_name(tp)}, got {type(value).__name__} {value!r}", source, key)
+
+    if tp is Any:
+        return value
+    origin = typing.get_origin(tp) if hasattr(typing, "get_origin") else getattr(tp, "__origin__", None)
+    args = typing.get_args(tp) if hasattr(typing, "get_args") else getattr(tp, "__args__", ())
+    if origin is Union:
+        if value is None and type(None) in args:
+            return None
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, key, source)
+            except ConfigError:
+                continue
+        raise fail()
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"expected one of {list(args)}, got {value!r}", source, key)
+    if origin in (list, collections.abc.Sequence):
+        if not isinstance(value, (list, tuple)):
+            raise fail()
+        item = args[0] if args else Any
+        return [_coerce(v, item, f"{key}[{i}]", source) for i, v in enumerate(value)]
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise fail()
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(v, args[0], f"{key}[{i}]", source) for i, v in enumerate(value))
+        if args and len(args) != len(value):
+            raise ConfigError(f"expected {len(args)} values, got {len(value)}", source, key)
+        return tuple(_coerce(v, a, f"{key}[{i}]", source) for i, (v, a) in enumerate(zip(value, args or [Any] * len(value))))
+    if origin in (dict, collections.abc.Mapping):
+        if not isinstance(value, Mapping):
+            raise fail()
+        ktp, vtp = args if args else (Any, Any)
+        return {_coerce(k, ktp, key, source): _coerce(v, vtp, f"{key}.{k}", source) for k, v in value.items()}
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return build_dataclass(tp, value, key, source)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise fail()
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise fail()
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # PyYAML 1.1 reads 3e-4 as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise fail() from None
+        raise fail()
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise fail()
+    if isinstance(tp, type):
+        if isinstance(value, tp):
+            return value
+        raise fail()
+    return value
+
+
+def write_resolved(experiment: ExperimentConfig, run_dir: Path) -> Path:
+    """Write ``config.resolved.yaml`` into the run directory (what ``fastembody run`` can repeat exactly)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / RESOLVED_CONFIG_NAME
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump(experiment.to_dict(), sort_keys=False), encoding="utf-8")
+    tmp.replace(path)
+    return path
