@@ -149,6 +149,26 @@ def plot(run_dir: Path, output: Optional[Path]) -> None:
     click.echo(f"Wrote {path}")
 
 
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--env", "env_name", help="Env to play in (default: the run's env), e.g. go2-mujoco.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint (default: latest).")
+@click.option("--onnx", "onnx_file", type=click.Path(dir_okay=False, path_type=Path), help="Play an exported ONNX policy.")
+@click.option("--video", type=click.Path(dir_okay=False, path_type=Path), help="Write an MP4 (plus a PNG contact sheet).")
+@click.option("--command", "command", metavar="VX,VY,YAW", help="Fixed velocity command, e.g. 0.5,0,0.")
+@click.option("--seconds", default=10.0, show_default=True, type=click.FloatRange(min=0.1), help="Length of the playback.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key.")
+def play(run_dir: Path, env_name: Optional[str], checkpoint: Optional[Path], onnx_file: Optional[Path],
+         video: Optional[Path], command: Optional[str], seconds: float, overrides: Sequence[str]) -> None:
+    """Run a trained policy (checkpoint or ONNX) in an env, print metrics, optionally render a video."""
+    from .play import parse_command, play_run
+
+    result = play_run(run_dir, env_name=env_name, checkpoint=checkpoint, onnx=onnx_file, video=video,
+                      command=parse_command(command) if command else None, seconds=seconds, overrides=overrides)
+    for key, value in result.items():
+        click.echo(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Console-script entry point."""
     cli.main(args=list(argv) if argv is not None else None, prog_name="fastembody")
