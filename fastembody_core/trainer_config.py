@@ -11,7 +11,7 @@ class OnPolicyTrainerParams:
     num_steps_per_env: int = 24
     """Rollout length per env per iteration."""
     save_interval: int = 50
-    """Write a checkpoint every N iterations (and always at the end)."""
+    """Write a checkpoint every N iterations (and always at the end; 0: only at the end)."""
     keep_last_checkpoints: int = 0
     """Keep only the newest N periodic checkpoints (0 keeps all)."""
     init_at_random_ep_len: bool = True
@@ -24,3 +24,14 @@ class OnPolicyTrainerParams:
     """Show a progress bar with ETA and a per-iteration summary."""
     log_interval: int = 1
     """Print the summary every N iterations."""
+
+    def __post_init__(self) -> None:
+        from .errors import ConfigError
+
+        for key in ("max_iterations", "num_steps_per_env", "log_interval"):
+            if int(getattr(self, key)) < 1:
+                raise ConfigError(f"must be >= 1, got {getattr(self, key)}", key=key)
+        for key in ("save_interval", "keep_last_checkpoints"):
+            if int(getattr(self, key)) < 0:
+                raise ConfigError(f"must be >= 0 (0: {'only at the end' if key == 'save_interval' else 'keep all'}), "
+                                  f"got {getattr(self, key)}", key=key)
