@@ -1,0 +1,32 @@
+"""Rollout storage: flat shuffled minibatches cover the rollout; BPTT windows carry episode starts."""
+import torch
+
+from fastembody_distill.storage import DistillationStorage
+
+
+def _filled(steps=6, envs=4):
+    st = DistillationStorage(steps, envs, 2, 1, torch.device("cpu"), state_shape=(1, 3))
+    for t in range(steps):
+        st.add(torch.full((envs, 2), float(t)), torch.arange(envs, dtype=torch.float32).view(-1, 1) + 10 * t)
+        st.add_dones(torch.tensor([t == 2, False, t == 4, False]))
+    return st
+
+
+def test_mini_batches_cover_every_sample_once_per_epoch():
+    st = _filled()
+    assert st.full
+    batches = list(st.mini_batches(num_mini_batches=3, num_epochs=2))
+    assert len(batches) == 6 and all(x.shape == (8, 2) and y.shape == (8, 1) for x, y in batches)
+    first_epoch = sorted(float(y) for _, ys in batches[:3] for y in ys)
+    assert first_epoch == sorted(float(t * 10 + e) for t in range(6) for e in range(4))
+
+
+def test_windows_are_in_time_order_with_resets_after_dones():
+    st = _filled()
+    windows = list(st.windows(4))
+    assert [w[0].shape[0] for w in windows] == [4, 2]
+    resets = torch.cat([w[2] for w in windows])
+    assert resets[:, 0].tolist() == [False, False, False, True, False, False]
+    assert resets[:, 2].tolist() == [False, False, False, False, False, True]
+    st.clear()
+    assert st.step == 0 and not st.full
