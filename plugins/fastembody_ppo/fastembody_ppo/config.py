@@ -1,0 +1,130 @@
+"""PPO hyperparameters as plain data (torch-free, so configs validate without importing torch).
+
+Defaults are rsl_rl 5.x's PPO class defaults, which legged_gym and Isaac Lab use for the Go2.
+"""
+import math
+from dataclasses import dataclass, field
+from typing import List
+
+from fastembody_core import ConfigError
+
+ACTIVATIONS = ("elu", "selu", "relu", "lrelu", "tanh", "sigmoid", "gelu", "silu", "identity")
+"""Activation names ``fastembody_core.nn`` understands (a test keeps the two lists equal)."""
+SCHEDULES = ("adaptive", "fixed")
+RNN_TYPES = ("none", "gru", "lstm")
+PRECISIONS = ("auto", "fp32", "bf16")
+STD_TYPES = ("scalar", "log")
+INITS = ("default", "orthogonal")
+
+
+@dataclass
+class PPOParams:
+    """Proximal Policy Optimisation with an asymmetric Gaussian actor-critic (rsl_rl's PPO)."""
+
+    actor_hidden_dims: List[int] = field(default_factory=lambda: [512, 256, 128])
+    """Hidden layer sizes of the actor MLP."""
+    critic_hidden_dims: List[int] = field(default_factory=lambda: [512, 256, 128])
+    """Hidden layer sizes of the critic MLP."""
+    activation: str = "elu"
+    """Activation of both MLPs: elu, selu, relu, lrelu, tanh, sigmoid, gelu, silu or identity."""
+    init: str = "default"
+    """Weight init: "default" (torch's, as rsl_rl) or "orthogonal" (CleanRL: gain sqrt(2), policy head 0.01)."""
+    init_noise_std: float = 1.0
+    """Initial standard deviation of the Gaussian policy (learnable, state independent)."""
+    std_type: str = "scalar"
+    """How the std is parameterised: "scalar" (rsl_rl default) or "log"."""
+    obs_normalization: bool = False
+    """Normalise observations with a running mean/std stored inside the actor and critic (rsl_rl-style)."""
+    actor_obs_groups: List[str] = field(default_factory=lambda: ["policy"])
+    """Observation groups the actor reads, concatenated in this order."""
+    critic_obs_groups: List[str] = field(default_factory=lambda: ["critic"])
+    """Observation groups the critic reads; ["critic"] falls back to the actor's groups if the env has none."""
+    rnn_type: str = "none"
+    """Recurrent core before the MLPs: none, gru or lstm."""
+    rnn_hidden_size: int = 256
+    """Hidden size of the recurrent core."""
+    rnn_num_layers: int = 1
+    """Number of stacked recurrent layers."""
+    learning_rate: float = 1e-3
+    """Adam learning rate (initial value under the adaptive schedule)."""
+    schedule: str = "adaptive"
+    """Learning-rate schedule: "adaptive" (KL-driven, rsl_rl) or "fixed"."""
+    desired_kl: float = 0.01
+    """Target KL per minibatch of the adaptive schedule: lr/1.5 above 2x, lr*1.5 below 1/2 (lr in [1e-5, 1e-2])."""
+    num_learning_epochs: int = 5
+    """Passes over the rollout per update."""
+    num_mini_batches: int = 4
+    """Minibatches per epoch; must divide num_envs * num_steps_per_env (num_envs for recurrent policies)."""
+    clip_param: float = 0.2
+    """PPO ratio clip (also the value clip)."""
+    use_clipped_value_loss: bool = True
+    """Clip the value update around the rollout's values."""
+    gamma: float = 0.99
+    """Discount factor."""
+    lam: float = 0.95
+    """GAE lambda."""
+    value_loss_coef: float = 1.0
+    """Weight of the value loss."""
+    entropy_coef: float = 0.01
+    """Weight of the entropy bonus."""
+    max_grad_norm: float = 1.0
+    """Gradient-norm clip, applied to the actor and the critic separately."""
+    normalize_advantage: bool = True
+    """Normalise advantages to zero mean, unit std."""
+    normalize_advantage_per_mini_batch: bool = False
+    """Normalise per minibatch instead of over the whole rollout."""
+    precision: str = "auto"
+    """Matmul precision of the networks: "fp32", "bf16" (autocast; log-probs, ratios, advantages, normalisers and
+    optimiser state stay fp32) or "auto" (bf16 where the hardware has native bf16 matmuls: CPUs with
+    avx512_bf16/amx_bf16, CUDA GPUs that support it; fp32 elsewhere)."""
+    compile: bool = False
+    """torch.compile the actor and critic forward passes (torch >= 2.0; on CPU it needs a C++ compiler): fuses
+    bias, activation and their backward; costs some seconds of compilation in the first iteration."""
+
+    def __post_init__(self) -> None:
+        for key in ("actor_hidden_dims", "critic_hidden_dims"):
+            dims = getattr(self, key)
+            if not dims or any(int(d) < 1 for d in dims):
+                raise ConfigError(f"hidden sizes must be a non-empty list of positive integers, got {dims}", key=key)
+        _one_of(self, "activation", ACTIVATIONS)
+        _one_of(self, "init", INITS)
+        _one_of(self, "std_type", STD_TYPES)
+        _one_of(self, "schedule", SCHEDULES)
+        _one_of(self, "rnn_type", RNN_TYPES)
+        _one_of(self, "precision", PRECISIONS)
+        for key in ("actor_obs_groups", "critic_obs_groups"):
+            if not getattr(self, key):
+                raise ConfigError("must name at least one observation group, e.g. [\"policy\"]", key=key)
+        _positive(self, "learning_rate")
+        _positive(self, "clip_param")
+        _positive(self, "init_noise_std")
+        _positive(self, "max_grad_norm")
+        if self.schedule == "adaptive":
+            _positive(self, "desired_kl")
+        for key in ("num_learning_epochs", "num_mini_batches", "rnn_hidden_size", "rnn_num_layers"):
+            if int(getattr(self, key)) < 1:
+                raise ConfigError(f"must be an integer >= 1, got {getattr(self, key)}", key=key)
+        for key in ("gamma", "lam"):
+            value = getattr(self, key)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"must be in [0, 1], got {value}", key=key)
+        for key in ("value_loss_coef", "entropy_coef"):
+            value = getattr(self, key)
+            if not math.isfinite(value) or value < 0.0:
+                raise ConfigError(f"must be a finite number >= 0, got {value}", key=key)
+
+    @property
+    def is_recurrent(self) -> bool:
+        return self.rnn_type != "none"
+
+
+def _one_of(params: PPOParams, key: str, allowed: tuple) -> None:
+    value = getattr(params, key)
+    if value not in allowed:
+        raise ConfigError(f"unknown value {value!r}; allowed: {', '.join(allowed)}", key=key)
+
+
+def _positive(params: PPOParams, key: str) -> None:
+    value = getattr(params, key)
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ConfigError(f"must be a finite number > 0, got {value}", key=key)
