@@ -4,6 +4,8 @@ torch stays out of start-up: it is imported by the pipeline after an env's prelo
 Every FastEmbodyError is printed as one line (``--debug`` shows the traceback) with a non-zero exit code.
 """
 import json
+import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -54,15 +56,39 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory to write into.")
 @click.option("--resume", is_flag=True, help="Continue from the latest checkpoint of the run directory.")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Data-parallel processes on this machine (launches torchrun; num_envs is per process).")
 @click.pass_context
-def run(ctx: click.Context, config: Path, overrides: Sequence[str], run_dir: Optional[Path], resume: bool) -> None:
+def run(ctx: click.Context, config: Path, overrides: Sequence[str], run_dir: Optional[Path], resume: bool,
+        nproc: int) -> None:
     """Train the experiment described by CONFIG (YAML or JSON)."""
     from .config import load_experiment
     from .pipeline import run_experiment
 
-    experiment = load_experiment(config, overrides)
+    experiment = load_experiment(config, overrides)  # validate here, before any worker starts
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        _launch_torchrun(nproc, config, overrides, run_dir, resume, ctx.obj["debug"])
+        return
     summary = run_experiment(experiment, run_dir=run_dir, resume=resume, debug=ctx.obj["debug"])
-    click.echo(f"Run finished: {summary.get('run_dir')}")
+    if os.environ.get("RANK", "0") == "0":
+        click.echo(f"Run finished: {summary.get('run_dir')}")
+
+
+def _launch_torchrun(nproc: int, config: Path, overrides: Sequence[str], run_dir: Optional[Path], resume: bool,
+                     debug: bool) -> None:
+    """Re-run this command as ``nproc`` torchrun workers; exit with torchrun's code (non-zero if a rank failed)."""
+    from .distributed import torchrun_command
+
+    args = (["--debug"] if debug else []) + ["run", str(config)]
+    for item in overrides:
+        args += ["--set", item]
+    if run_dir is not None:
+        args += ["--run-dir", str(run_dir)]
+    if resume:
+        args.append("--resume")
+    code = subprocess.call(torchrun_command(nproc, args))
+    if code != 0:
+        raise FastEmbodyError(f"torchrun: {nproc}-process run of {config} failed (exit code {code}); see the rank errors above")
 
 
 def _plugins_data() -> List[dict]:

@@ -125,16 +125,24 @@ def run_experiment(
     experiment: ExperimentConfig, run_dir: Optional[Path] = None, resume: bool = False, debug: bool = False
 ) -> Dict[str, Any]:
     """Run an experiment end to end; returns the trainer's summary with ``run_dir`` added."""
+    from .distributed import broadcast_object, destroy_distributed, init_distributed
+
     preload_modules(experiment)
-    run_dir = resolve_run_dir(experiment, run_dir, resume)
-    ctx = make_context(experiment, run_dir=run_dir, resume=resume, debug=debug)
-    if ctx.is_main_process:
-        write_resolved(experiment, run_dir)
-    env, algorithm = build_env_and_algorithm(experiment, ctx)
+    # Under torchrun: join the process group before anything collective; rank 0 picks the run directory.
+    owns_group = init_distributed(resolve_device(experiment.device))
     try:
-        trainer = build_trainer(experiment, env, algorithm, ctx)
-        summary = dict(trainer.train() or {})
+        run_dir = Path(broadcast_object(str(resolve_run_dir(experiment, run_dir, resume))))
+        ctx = make_context(experiment, run_dir=run_dir, resume=resume, debug=debug)
+        if ctx.is_main_process:
+            write_resolved(experiment, run_dir)
+        env, algorithm = build_env_and_algorithm(experiment, ctx)
+        try:
+            trainer = build_trainer(experiment, env, algorithm, ctx)
+            summary = dict(trainer.train() or {})
+        finally:
+            env.close()
     finally:
-        env.close()
+        if owns_group:
+            destroy_distributed()
     summary["run_dir"] = str(run_dir)
     return summary

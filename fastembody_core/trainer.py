@@ -267,10 +267,12 @@ class OnPolicyTrainer(Trainer):
             )
         self.algorithm.load_state_dict(payload["algorithm_state"])
         state = payload["trainer_state"]
-        if payload["env_state"]:
+        # Only rank 0's env shard and RNG streams are saved: other ranks start fresh, distinct episodes.
+        same_shard = self.ctx.rank == 0
+        if payload["env_state"] and same_shard:
             self.env.load_state_dict(payload["env_state"])
             obs = self.env.get_observations()
-        else:  # the env cannot restore its state: start fresh episodes
+        else:  # the env cannot restore its state (or it is another rank's): start fresh episodes
             obs = self._start()
         if "episode_stats" in state:
             self.stats.load_state_dict(state["episode_stats"])
@@ -278,8 +280,12 @@ class OnPolicyTrainer(Trainer):
         self.env_steps = int(state.get("env_steps", 0))
         self.train_time = float(state.get("train_time", 0.0))
         self.last_checkpoint = path
-        if "rng" in state:
+        if "rng" in state and same_shard:
             restore_rng_state(state["rng"])
+        elif not same_shard:
+            from .seeding import seed_everything
+
+            seed_everything(self.ctx.seed + self.ctx.rank + 100003 * self.iteration)
         return obs
 
     def summary(self) -> Dict[str, Any]:

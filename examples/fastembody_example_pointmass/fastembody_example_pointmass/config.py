@@ -10,9 +10,9 @@ class PointMassParams:
 
     num_envs: int = 256
     """Number of parallel envs."""
-    episode_length: int = 100
+    episode_length: int = 50
     """Policy steps per episode."""
-    dt: float = 0.05
+    dt: float = 0.1
     """Seconds per step."""
     max_force: float = 1.0
     """Actions are clipped to +-max_force."""
