@@ -1,0 +1,378 @@
+"""Play a trained policy in one env, print metrics, optionally record a video (``fastembody play``).
+
+The env is the run's own or another registered one (``env_name``, e.g. ``go2-mujoco`` for a go2-toy run): the
+run's env params are carried over wherever the other env has a field of the same name (the rest keep their
+defaults), then ``--set`` overrides apply, and ``num_envs`` becomes 1. The policy is the run's latest (or a
+chosen) checkpoint through ``algorithm.act_inference``, or an exported ONNX file through onnxruntime.
+
+Env hooks play uses when present (all optional):
+
+* ``env.set_command((vx, vy, yaw_rate))`` fixes the velocity command (``--command``);
+* ``env.base_lin_vel`` and ``env.commands`` (``[N, 3]``, body frame) give speed and tracking-error metrics;
+* ``env.render(env_id=0, width=..., height=...) -> uint8 [H, W, 3]`` gives video frames.
+
+A video is an MP4 (imageio + imageio-ffmpeg) plus a PNG contact sheet of 8 frames; when rendering is not
+possible the metrics are still returned and written next to the requested video path (``<video>.json``).
+"""
+import json
+import math
+import os
+import struct
+import sys
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from .errors import ConfigError, EnvError, FastEmbodyError
+
+PathLike = Union[str, Path]
+VIDEO_SIZE = (640, 480)
+SHEET_FRAMES = 8
+
+
+def parse_command(text: str) -> Tuple[float, float, float]:
+    """``"0.5,0,0"`` -> ``(0.5, 0.0, 0.0)``: forward [m/s], lateral [m/s], yaw rate [rad/s]."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"expected VX,VY,YAW as three numbers, e.g. 0.5,0,0; got {text!r}", key="--command")
+    return values  # type: ignore[return-value]
+
+
+# -- rebuilding the env --------------------------------------------------------------------------------------
+def map_params(data: Any, params_cls: Optional[type]) -> Tuple[Dict[str, Any], List[str]]:
+    """Keep the keys of ``data`` that ``params_cls`` (a dataclass) has, recursively; return them and the dropped
+    dotted keys."""
+    import dataclasses
+    import typing
+
+    if params_cls is None or not isinstance(data, Mapping):
+        return {}, sorted(str(k) for k in (data or {}))
+    fields = {f.name: f for f in dataclasses.fields(params_cls) if f.init}
+    try:
+        hints = typing.get_type_hints(params_cls)
+    except Exception:
+        hints = {}
+    kept: Dict[str, Any] = {}
+    dropped: List[str] = []
+    for key, value in data.items():
+        if key not in fields:
+            dropped.append(str(key))
+            continue
+        tp = hints.get(key)
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+            kept[key], inner = map_params(value, tp)
+            dropped.extend(f"{key}.{k}" for k in inner)
+        else:
+            kept[key] = value
+    return kept, dropped
+
+
+def _experiment_for_play(run_dir: Path, env_name: Optional[str], overrides: Sequence[str]) -> Tuple[Any, List[str]]:
+    from .config import RESOLVED_CONFIG_NAME, apply_overrides, experiment_from_dict, read_config_file
+    from .plugins import get_registry
+
+    path = run_dir / RESOLVED_CONFIG_NAME
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: is {run_dir} a FastEmbody run directory?")
+    data = read_config_file(path)
+    dropped: List[str] = []
+    env = dict(data.get("env") or {})
+    if env_name and env_name != env.get("name"):
+        registration = get_registry().get("envs", env_name, source="--env")
+        env["params"], dropped = map_params(env.get("params") or {}, registration.params)
+        env["name"] = env_name
+    data["env"] = env
+    apply_overrides(data, overrides)
+    params = data["env"].setdefault("params", {}) or {}
+    data["env"]["params"] = params
+    registration = get_registry().get("envs", str(data["env"].get("name")), source=str(path))
+    names = {f.name for f in _fields(registration.params)} if registration.params is not None else set()
+    if "num_envs" in names:
+        params["num_envs"] = 1
+    if "compile" in names:
+        params["compile"] = False  # one env for a few hundred steps: compiling would take longer than playing
+    return experiment_from_dict(data, source=str(path)), dropped
+
+
+def _fields(cls: type) -> Any:
+    import dataclasses
+
+    return dataclasses.fields(cls)
+
+
+class _CheckpointPolicy:
+    """``algorithm.act_inference`` of the run's checkpoint."""
+
+    def __init__(self, experiment: Any, env: Any, ctx: Any, run_dir: Path, checkpoint: Any):
+        from .checkpoint import load_checkpoint, resolve_checkpoint
+        from .errors import CheckpointError
+        from .pipeline import build_algorithm
+
+        self.path = resolve_checkpoint(run_dir, checkpoint)
+        payload = load_checkpoint(self.path, map_location=ctx.device)
+        if payload["algorithm"] != experiment.algorithm.name:
+            raise CheckpointError(f"{self.path} was written by algorithm {payload['algorithm']!r} but the run "
+                                  f"uses {experiment.algorithm.name!r}")
+        self.algorithm = build_algorithm(experiment, env, ctx)
+        self.algorithm.load_state_dict(payload["algorithm_state"])
+        self.algorithm.eval_mode()
+        self.algorithm.reset()
+
+    def __call__(self, obs: Mapping[str, Any]) -> Any:
+        return self.algorithm.act_inference(obs)
+
+    def reset(self, dones: Any) -> None:
+        self.algorithm.reset(dones)
+
+
+class _OnnxPolicy:
+    """An exported ONNX policy: inputs ``obs`` [and ``h_in``], groups from the ``<file>.json`` sidecar."""
+
+    def __init__(self, path: Path, observation_shapes: Mapping[str, Any]):
+        import numpy as np
+
+        try:
+            import onnxruntime
+        except ImportError:
+            raise FastEmbodyError('playing an ONNX policy needs onnxruntime: pip install "fastembody-core[export]"') from None
+        if not path.is_file():
+            raise ConfigError(f"ONNX file {path} not found", key="--onnx")
+        self.path = path
+        sidecar = path.with_name(path.name + ".json")
+        info = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {}
+        self.groups = [str(g) for g in info.get("obs_groups", ["policy"])]
+        missing = [g for g in self.groups if g not in observation_shapes]
+        if missing:
+            raise ConfigError(f"{path} reads observation groups {missing}; the env has {sorted(observation_shapes)}")
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.hidden = None
+        if len(self.inputs) > 1:
+            shape = info.get("state_shape") or [d if isinstance(d, int) else 1 for d in self.session.get_inputs()[1].shape]
+            self.hidden = np.zeros(shape, dtype=np.float32)
+        self._np = np
+
+    def __call__(self, obs: Mapping[str, Any]) -> Any:
+        import torch
+
+        x = torch.cat([obs[g].reshape(obs[g].shape[0], -1).float().cpu() for g in self.groups], dim=-1).numpy()
+        feeds = {self.inputs[0]: x}
+        if self.hidden is not None:
+            feeds[self.inputs[1]] = self.hidden
+        out = self.session.run(None, feeds)
+        if self.hidden is not None:
+            self.hidden = out[1]
+        return torch.from_numpy(out[0])
+
+    def reset(self, dones: Any) -> None:
+        if self.hidden is not None and bool(dones.any()):
+            self.hidden = self.hidden * (~dones.cpu().numpy().reshape(1, -1, 1))
+
+
+# -- video ---------------------------------------------------------------------------------------------------
+MUJOCO_GL_HINT = (
+    "set MUJOCO_GL=egl (GPU or Mesa EGL; apt install libegl1 libgl1) or MUJOCO_GL=osmesa (software; apt install "
+    "libosmesa6); MUJOCO_GL=glfw needs a display"
+)
+_PROBE = "import mujoco; mujoco.Renderer(mujoco.MjModel.from_xml_string('<mujoco/>'), 8, 8).close()"
+
+
+def prepare_render_backend() -> str:
+    """Choose MuJoCo's offscreen GL backend before mujoco is imported; return "" or why there will be no video.
+
+    MUJOCO_GL defaults to egl on Linux. The backend is tried in a subprocess first: MuJoCo fails already at
+    ``import mujoco`` when the chosen backend's libraries are missing, which would stop the playback itself.
+    """
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("mujoco") is None:
+        return ""  # not a MuJoCo env: the env's own render() decides
+    if sys.platform.startswith("linux") and "MUJOCO_GL" not in os.environ:
+        os.environ["MUJOCO_GL"] = "egl"
+    backend = os.environ.get("MUJOCO_GL", "<unset>")
+    try:
+        probe = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=120)
+        failed, detail = probe.returncode != 0, (probe.stderr.strip().splitlines() or [""])[-1]
+    except (OSError, subprocess.SubprocessError) as exc:
+        failed, detail = True, f"{type(exc).__name__}: {exc}"
+    if not failed:
+        return ""
+    if "mujoco" not in sys.modules:
+        os.environ["MUJOCO_GL"] = "glfw"  # imports without a display; nothing is rendered in this process
+    return f"cannot render offscreen with MUJOCO_GL={backend} ({' '.join(detail.split())[:160]}); {MUJOCO_GL_HINT}"
+
+
+def write_png(path: Path, image: Any) -> Path:
+    """Write an RGB uint8 ``[H, W, 3]`` array as PNG (zlib only, no imaging library needed)."""
+    import numpy as np
+
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    height, width = image.shape[:2]
+    raw = b"".join(b"\x00" + image[row].tobytes() for row in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def contact_sheet(frames: Sequence[Any], count: int = SHEET_FRAMES, columns: int = 4) -> Any:
+    """``count`` evenly spaced frames tiled ``columns`` wide, at half resolution."""
+    import numpy as np
+
+    picks = [frames[int(round(i))] for i in np.linspace(0, len(frames) - 1, min(count, len(frames)))]
+    small = [f[::2, ::2] for f in picks]
+    h, w = small[0].shape[:2]
+    rows = int(math.ceil(len(small) / columns))
+    sheet = np.full((rows * h, columns * w, 3), 255, dtype=np.uint8)
+    for i, frame in enumerate(small):
+        r, c = divmod(i, columns)
+        sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = frame
+    return sheet
+
+
+def write_video(path: Path, frames: Sequence[Any], fps: float) -> Tuple[Path, Path]:
+    """MP4 of ``frames`` (imageio + imageio-ffmpeg) and a ``<name>_sheet.png`` contact sheet."""
+    sheet = write_png(path.with_name(path.stem + "_sheet.png"), contact_sheet(frames))
+    try:
+        import imageio
+    except ImportError:
+        raise FastEmbodyError(f"writing {path} needs imageio and imageio-ffmpeg: pip install imageio imageio-ffmpeg "
+                              f"(the contact sheet {sheet} was written)") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            writer = imageio.get_writer(str(path), fps=fps, codec="libx264", macro_block_size=8,
+                                        ffmpeg_log_level="error")
+            for frame in frames:
+                writer.append_data(frame)
+            writer.close()
+    except Exception as exc:
+        raise FastEmbodyError(f"cannot write {path} ({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); "
+                              f"pip install imageio-ffmpeg (the contact sheet {sheet} was written)") from None
+    return path, sheet
+
+
+# -- playback ------------------------------------------------------------------------------------------------
+def play_run(
+    run_dir: PathLike,
+    env_name: Optional[str] = None,
+    checkpoint: Optional[Union[PathLike, int]] = None,
+    onnx: Optional[PathLike] = None,
+    video: Optional[PathLike] = None,
+    command: Optional[Sequence[float]] = None,
+    seconds: float = 10.0,
+    overrides: Sequence[str] = (),
+) -> Dict[str, Any]:
+    """Run the policy for ``seconds`` in one env and return metrics (see the module docstring)."""
+    import torch
+
+    from .pipeline import build_env, make_context, preload_modules
+    from .seeding import guard_cpu_denormals, seed_everything
+
+    run_dir = Path(run_dir)
+    backend_error = prepare_render_backend() if video is not None else ""
+    if not seconds > 0:
+        raise ConfigError(f"must be > 0, got {seconds}", key="--seconds")
+    experiment, dropped = _experiment_for_play(run_dir, env_name, overrides)
+    preload_modules(experiment)
+    ctx = make_context(experiment, run_dir=None, resume=False)
+    seed_everything(ctx.seed)
+    if ctx.device == "cpu":
+        guard_cpu_denormals()
+    env = build_env(experiment, ctx)
+    try:
+        if onnx is not None:
+            policy: Any = _OnnxPolicy(Path(onnx), env.observation_shapes)
+        else:
+            policy = _CheckpointPolicy(experiment, env, ctx, run_dir, checkpoint)
+        result: Dict[str, Any] = {"env": experiment.env.name, "policy": str(policy.path)}
+        if dropped:
+            result["params_not_carried_over"] = ", ".join(dropped)
+        if command is not None:
+            if not hasattr(env, "set_command"):
+                raise EnvError(f"env {experiment.env.name!r} has no set_command hook, so --command cannot fix its command")
+            env.set_command(tuple(float(c) for c in command))
+            result["command"] = ",".join(f"{c:g}" for c in command)
+        steps = max(1, int(math.ceil(seconds / float(env.step_dt))))
+        with torch.inference_mode():
+            want_video = video is not None and not backend_error
+            metrics, frames, video_error = _rollout(env, policy, steps, want_video)
+        video_error = backend_error or video_error
+        result.update(metrics)
+    finally:
+        env.close()
+    if video is not None:
+        video = Path(video)
+        video.parent.mkdir(parents=True, exist_ok=True)
+        if frames:
+            try:
+                mp4, sheet = write_video(video, frames, fps=1.0 / float(env.step_dt))
+                result["video"], result["contact_sheet"] = str(mp4), str(sheet)
+            except FastEmbodyError as exc:
+                video_error = str(exc)
+        if video_error:
+            result["video_error"] = video_error
+            warnings.warn(f"no video: {video_error}", RuntimeWarning, stacklevel=2)
+        metrics_file = video.with_name(video.name + ".json")
+        metrics_file.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        result["metrics_file"] = str(metrics_file)
+    return result
+
+
+def _rollout(env: Any, policy: Any, steps: int, want_video: bool) -> Tuple[Dict[str, Any], List[Any], str]:
+    """Step env 0 with the policy; metrics of env 0 and (optionally) one frame per policy step."""
+    import torch
+
+    frames: List[Any] = []
+    video_error = ""
+    speeds: List[float] = []
+    errors: List[float] = []
+    falls = episodes = 0
+    reward_sum = 0.0
+
+    def grab() -> None:
+        nonlocal video_error
+        if not want_video or video_error:
+            return
+        if not hasattr(env, "render"):
+            video_error = f"env {type(env).__name__} has no render() method"
+            return
+        try:
+            frames.append(env.render(env_id=0, width=VIDEO_SIZE[0], height=VIDEO_SIZE[1]))
+        except FastEmbodyError as exc:
+            video_error = str(exc)
+
+    obs = env.reset()
+    grab()
+    for _ in range(steps):
+        obs, rewards, dones, extras = env.step(policy(obs))
+        done = bool(dones.reshape(-1)[0])
+        time_out = bool(extras.get("time_outs", torch.zeros_like(dones)).reshape(-1)[0])
+        reward_sum += float(rewards.reshape(-1)[0])
+        lin_vel, commands = getattr(env, "base_lin_vel", None), getattr(env, "commands", None)
+        if lin_vel is not None and not done:
+            speeds.append(float(torch.norm(lin_vel[0, :2])))
+            if commands is not None:
+                errors.append(float(torch.norm(commands[0, :2].to(lin_vel.device) - lin_vel[0, :2])))
+        if done:
+            episodes += 1
+            falls += int(not time_out)
+            policy.reset(dones.reshape(-1).bool())
+        grab()
+    metrics: Dict[str, Any] = {"steps": steps, "seconds": steps * float(env.step_dt), "falls": falls,
+                               "episodes_ended": episodes, "mean_reward": reward_sum / steps}
+    if speeds:
+        metrics["mean_speed"] = sum(speeds) / len(speeds)
+    if errors:
+        metrics["mean_tracking_error"] = sum(errors) / len(errors)
+    return metrics, frames, video_error

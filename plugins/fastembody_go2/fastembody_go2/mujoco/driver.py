@@ -1,0 +1,139 @@
+"""Batched MuJoCo stepping on several threads, with no Python loop per env per physics step.
+
+``models`` is the caller's list, kept by reference: an env may point an entry at another MjModel between
+calls (e.g. a new randomised one at a reset). Both drivers do the same thing: for every env ``i``, set ``state[i]`` (MuJoCo's FULLPHYSICS state vector:
+time, qpos, qvel), step ``nstep`` physics steps of ``models[i]`` with a fixed ``ctrl[i]``, and write the final
+state and the sensor values of the last step (MuJoCo computes sensors at the start of a step, so they lag the
+final state by one physics step). The warm-start accelerations start from zero at every call, so the result
+does not depend on which thread ran which env.
+
+* :class:`RolloutDriver` uses ``mujoco.rollout.Rollout`` (MuJoCo >= 3.3): one call into C++ per policy step,
+  which spreads the envs over ``nthread`` threads;
+* :class:`ThreadPoolDriver` works with any MuJoCo 3: a Python thread pool over chunks of envs; ``mj_step``
+  releases the GIL, so the threads run in parallel while Python only loops once per env per policy step.
+"""
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, List, Tuple
+
+import numpy as np
+
+from fastembody_core import EnvError
+
+from .model import import_mujoco
+
+
+def default_nthread() -> int:
+    """One thread per CPU this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+class RolloutDriver:
+    """``mujoco.rollout.Rollout`` with a persistent thread pool."""
+
+    name = "rollout"
+
+    def __init__(self, models: List[Any], nthread: int):
+        mujoco = import_mujoco()
+        from mujoco import rollout
+
+        self.models = models
+        self.nthread = int(nthread)
+        self._pool = rollout.Rollout(nthread=self.nthread)
+        self._datas = [mujoco.MjData(self.models[0]) for _ in range(max(1, self.nthread))]
+        self._chunk = max(1, len(self.models) // (4 * max(1, self.nthread)))
+        self._ctrl = self._states = self._sensors = None
+
+    def step(self, state: np.ndarray, ctrl: np.ndarray, nstep: int, out_state: np.ndarray,
+             out_sensors: np.ndarray) -> None:
+        """``state[N, nstate]``, ``ctrl[N, nu]`` held for ``nstep`` steps -> ``out_state[N, nstate]``,
+        ``out_sensors[N, nsensordata]`` (float64, C-contiguous)."""
+        n, model = len(self.models), self.models[0]
+        if self._ctrl is None or self._ctrl.shape[1] != nstep:
+            self._ctrl = np.empty((n, nstep, model.nu))
+            self._states = np.empty((n, nstep, state.shape[1]))
+            self._sensors = np.empty((n, nstep, model.nsensordata))
+        self._ctrl[:] = ctrl[:, None, :]
+        self._pool.rollout(
+            self.models, self._datas, np.ascontiguousarray(state), self._ctrl, nstep=nstep, state=self._states,
+            sensordata=self._sensors, skip_checks=True, chunk_size=self._chunk,
+        )
+        out_state[:] = self._states[:, -1]
+        out_sensors[:] = self._sensors[:, -1]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+class ThreadPoolDriver:
+    """A thread pool over contiguous chunks of envs, one MjData per env."""
+
+    name = "threads"
+
+    def __init__(self, models: List[Any], nthread: int):
+        self._mujoco = import_mujoco()
+        self.models = models
+        self.nthread = max(1, int(nthread))
+        self._datas = [self._mujoco.MjData(m) for m in self.models]
+        n = len(self.models)
+        bounds = np.linspace(0, n, self.nthread + 1).astype(int)
+        self._chunks: List[Tuple[int, int]] = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        self._pool = ThreadPoolExecutor(max_workers=len(self._chunks)) if len(self._chunks) > 1 else None
+        self._spec = self._mujoco.mjtState.mjSTATE_FULLPHYSICS
+
+    def _run(self, lo: int, hi: int, state: np.ndarray, ctrl: np.ndarray, nstep: int, out_state: np.ndarray,
+             out_sensors: np.ndarray) -> None:
+        mj = self._mujoco
+        for i in range(lo, hi):
+            model, data = self.models[i], self._datas[i]
+            data.qacc_warmstart[:] = 0.0
+            mj.mj_setState(model, data, state[i], self._spec)
+            data.ctrl[:] = ctrl[i]
+            mj.mj_step(model, data, nstep)
+            mj.mj_getState(model, data, out_state[i], self._spec)
+            out_sensors[i] = data.sensordata
+
+    def step(self, state: np.ndarray, ctrl: np.ndarray, nstep: int, out_state: np.ndarray,
+             out_sensors: np.ndarray) -> None:
+        """Same contract as :meth:`RolloutDriver.step`."""
+        args = (state, ctrl, nstep, out_state, out_sensors)
+        if self._pool is None:
+            for lo, hi in self._chunks:
+                self._run(lo, hi, *args)
+            return
+        futures = [self._pool.submit(self._run, lo, hi, *args) for lo, hi in self._chunks]
+        for future in futures:
+            future.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def rollout_available() -> bool:
+    """True when this MuJoCo has ``mujoco.rollout.Rollout`` with a thread pool (MuJoCo >= 3.3)."""
+    import_mujoco()
+    try:
+        from mujoco import rollout
+    except ImportError:
+        return False
+    return hasattr(rollout, "Rollout")
+
+
+def make_driver(kind: str, models: List[Any], nthread: int = 0) -> Any:
+    """``kind`` is "rollout", "threads" or "auto" (rollout when available); ``nthread`` 0 = one per core."""
+    nthread = nthread or default_nthread()
+    if kind == "auto":
+        kind = "rollout" if rollout_available() else "threads"
+    if kind == "rollout":
+        if not rollout_available():
+            raise EnvError("driver 'rollout' needs mujoco.rollout.Rollout (MuJoCo >= 3.3); use driver 'threads'")
+        return RolloutDriver(models, nthread)
+    if kind == "threads":
+        return ThreadPoolDriver(models, nthread)
+    raise EnvError(f"unknown MuJoCo driver {kind!r}; use rollout, threads or auto")

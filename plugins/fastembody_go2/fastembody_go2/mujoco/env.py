@@ -1,0 +1,407 @@
+"""go2-mujoco: N Unitree Go2s in MuJoCo on the CPU, with go2-toy's observation/action contract and task.
+
+One policy step = 4 MuJoCo steps of 5 ms with the PD targets ``q* = q0 + 0.25 a`` held (position actuators,
+kp 20, kv 0.5, torque limits 23.7/23.7/35.55 N·m). The N envs are stepped by one batched call per policy step
+(:mod:`.driver`), every env with its own ``MjModel`` copy so friction, payload and motor strength can differ.
+Observation groups, scales, noise, joint order (legged_gym FL, FR, RL, RR), rewards, commands, pushes,
+resets, terminations and ``extras`` follow go2-toy; the MuJoCo actuator order (SDK FR, FL, RR, RL) is mapped
+by name.
+
+Hooks beyond :class:`~fastembody_core.VectorEnv`: ``set_command((vx, vy, yaw_rate))`` fixes every env's
+command (``None`` resumes random commands), ``render(env_id=0)`` returns an RGB frame of one env, and
+``base_lin_vel`` / ``commands`` (body frame, ``[N, 3]``) are the attributes playback metrics read.
+"""
+import contextlib
+import copy
+import math
+import warnings
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
+
+from .. import robot
+from ..observations import group_dim, noise_amplitudes
+from ..rewards import RewardShape
+from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
+from ..toy.kinematics import leg_geometry, leg_kinematics, roll_pitch_yaw, quat_to_rotmat, yaw_quat
+from .config import Go2MujocoParams
+from .driver import make_driver
+from .model import NominalDynamics, home_state, load_model, model_layout, set_env_dynamics
+from .task_step import Measured, SensorIndex, TaskConstants, heading_commands, measure, observe, task_step
+
+_BUFFERS = ("env_bucket", "bucket_dynamics", "episode_length_buf", "actions", "last_joint_vel", "feet_air_time",
+            "last_contacts", "commands", "heading", "friction", "payload", "motor_strength", "episode_sums", "tracking_error_sum", "base_lin_vel",
+            "policy_obs", "critic_obs")
+
+
+@contextlib.contextmanager
+def _single_torch_thread() -> Iterator[None]:
+    """torch's own worker threads fight MuJoCo's for the cores (10x slower steps): keep torch on one thread."""
+    previous = torch.get_num_threads()
+    if previous != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if previous != 1:
+            torch.set_num_threads(previous)
+
+
+class _MaybeCompiled:
+    """``torch.compile(fn)`` when asked and available; eager (with one warning) if compiling fails."""
+
+    def __init__(self, fn: Callable[..., Any], enabled: bool):
+        self.fn = fn
+        self.compiled: Optional[Callable[..., Any]] = None
+        if enabled and hasattr(torch, "compile"):
+            self.compiled = torch.compile(fn, dynamic=False)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args)
+            except Exception as exc:  # no C++ compiler, unsupported platform...: eager is always correct
+                warnings.warn(f"go2-mujoco: torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running "
+                              f"eager (set compile: false to silence)", RuntimeWarning, stacklevel=2)
+                self.compiled = None
+        return self.fn(*args)
+
+
+class Go2MujocoEnv(VectorEnv):
+    """The go2-mujoco VectorEnv (see the module docstring)."""
+
+    joint_names = robot.JOINT_NAMES
+    default_joint_pos = robot.DEFAULT_JOINT_POS
+    action_scale = robot.ACTION_SCALE
+    num_actions = robot.NUM_JOINTS
+
+    def __init__(self, params: Go2MujocoParams, ctx: Optional[RunContext] = None):
+        ctx = ctx or RunContext()
+        self.params = p = params
+        self.num_envs = n = int(p.num_envs)
+        self.step_dt = robot.CONTROL_DT
+        self.max_episode_length = int(math.ceil(p.episode_length_s / self.step_dt))
+        self.device = torch.device(p.device or ctx.device or "cpu")
+        self.generator = torch.Generator().manual_seed(int(ctx.seed))
+
+        self.model = load_model(p.physics)
+        self.layout = model_layout(self.model)
+        if self.layout.nstate != 1 + self.layout.nq + self.layout.nv:
+            raise EnvError("go2-mujoco needs a model whose FULLPHYSICS state is (time, qpos, qvel) only")
+        self.index = SensorIndex.of(self.layout)
+        self.nominal = NominalDynamics.of(self.model, self.layout)
+        buckets = p.dynamics_buckets
+        self._bucket_models = [copy.copy(self.model) for _ in range(buckets or n)]
+        # the MjModel each env steps with (shared by the envs of one dynamics bucket); the driver keeps this list
+        self.models = list(self._bucket_models) if not buckets else [self._bucket_models[0]] * n
+        self._home = home_state(self.model, self.layout)
+        self.state = np.tile(self._home, (n, 1))
+        self.sensors = np.zeros((n, self.model.nsensordata))
+        self._next_state, self._next_sensors = np.empty_like(self.state), np.empty_like(self.sensors)
+        self._ctrl = np.empty((n, self.layout.nu))
+        self._q0_ctrl = np.asarray(robot.DEFAULT_JOINT_POS, dtype=np.float64)[self.layout.joint_of_actuator]
+        self._renderer: Any = None
+        self.driver: Any = None
+        self.driver = make_driver(p.driver, self.models, p.nthread)
+
+        policy_terms = DEPLOYABLE_TERMS if p.deployable_policy else POLICY_TERMS
+        self.observation_terms = {"policy": policy_terms, "deployable": DEPLOYABLE_TERMS, "critic": CRITIC_TERMS}
+        self.observation_shapes = {k: (group_dim(v),) for k, v in self.observation_terms.items()}
+        self.privileged_terms = PRIVILEGED_TERMS
+        self._noise_amplitude = noise_amplitudes(POLICY_TERMS, p.noise_level, torch.device("cpu"))
+        self._geo = leg_geometry(torch.device("cpu"))
+        with torch.inference_mode():
+            self._build_constants(p)
+            self._allocate(n)
+        self.fixed_command: Optional[Tuple[float, float, float]] = None
+        self.reset()
+
+    def _build_constants(self, p: Go2MujocoParams) -> None:
+        lower, upper = torch.tensor(robot.JOINT_LOWER), torch.tensor(robot.JOINT_UPPER)
+        middle, half = (lower + upper) / 2, (upper - lower) / 2 * p.rewards.soft_dof_pos_limit
+        self.reward_terms = tuple(name for name, scale in p.rewards.scales.items() if scale != 0.0)
+        self.constants = TaskConstants(
+            default_joint_pos=torch.tensor(robot.DEFAULT_JOINT_POS),
+            soft_joint_lower=middle - half,
+            soft_joint_upper=middle + half,
+            reward_shape=RewardShape(p.rewards.tracking_sigma, p.rewards.base_height_target,
+                                     p.rewards.feet_air_time_target, self.step_dt),
+            reward_terms=self.reward_terms,
+            reward_scales=tuple(p.rewards.scales[name] for name in self.reward_terms),
+            only_positive_rewards=p.rewards.only_positive_rewards,
+            heading_command=p.commands.heading_command,
+            clip_observations=p.clip_observations,
+        )
+        self._joint_lower, self._joint_upper = lower, upper
+        self._task_step = _MaybeCompiled(task_step, p.compile)
+        self._observe_terms = _MaybeCompiled(observe, p.compile)
+        self._resample_steps = max(1, int(round(p.commands.resampling_time_s / self.step_dt)))
+        self._push_steps = max(1, int(round(p.randomization.push_interval_s / self.step_dt)))
+
+    def _allocate(self, n: int) -> None:
+        def zeros(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+            return torch.zeros(n, *shape, dtype=dtype)
+
+        self.episode_length_buf = zeros(dtype=torch.long)
+        self.actions, self.last_joint_vel = zeros(12), zeros(12)
+        self.feet_air_time, self.last_contacts = zeros(4), zeros(4, dtype=torch.bool)
+        self.commands, self.heading = zeros(3), zeros()
+        self.friction, self.payload, self.motor_strength = zeros() + 1.0, zeros(), zeros() + 1.0
+        self.env_bucket = zeros(dtype=torch.long)
+        self.bucket_dynamics = torch.zeros(len(self._bucket_models), 3)
+        """[buckets, 3] friction, payload [kg], motor strength of each bucket's MjModel."""
+        if self.params.dynamics_buckets:
+            rnd = self.params.randomization
+            k = len(self._bucket_models)
+            self.bucket_dynamics = torch.stack((self._uniform(rnd.friction_range, k),
+                                                self._uniform(rnd.payload_mass_range, k),
+                                                self._uniform(rnd.motor_strength_range, k)), dim=-1)
+            self._apply_bucket_dynamics(range(k))
+        self.episode_sums, self.tracking_error_sum = zeros(len(self.reward_terms)), zeros()
+        self.base_lin_vel = zeros(3)
+        self.policy_obs, self.critic_obs = zeros(group_dim(POLICY_TERMS)), zeros(group_dim(CRITIC_TERMS))
+
+    def _apply_bucket_dynamics(self, buckets: Any) -> None:
+        for b in buckets:
+            friction, payload, strength = (float(v) for v in self.bucket_dynamics[b])
+            set_env_dynamics(self._bucket_models[b], self.layout, self.nominal, friction, payload, strength)
+
+    def _uniform(self, bounds: Sequence[float], *shape: int) -> torch.Tensor:
+        low, high = float(bounds[0]), float(bounds[1])
+        return low + (high - low) * torch.rand(*shape, generator=self.generator)
+
+    # -- VectorEnv -----------------------------------------------------------------------------------------
+    def reset(self) -> Dict[str, torch.Tensor]:
+        with torch.inference_mode(), _single_torch_thread():
+            all_ids = torch.arange(self.num_envs)
+            self._reset_idx(all_ids)
+            self._resample_commands(all_ids)
+            self._observe(self._measure())
+        return self.get_observations()
+
+    def get_observations(self) -> Dict[str, torch.Tensor]:
+        deployable = self.policy_obs[:, 3:]
+        obs = {"policy": deployable if self.params.deployable_policy else self.policy_obs,
+               "deployable": deployable, "critic": self.critic_obs}
+        obs = {k: v.to(self.device) for k, v in obs.items()}
+        if not torch.is_inference_mode_enabled():  # callers outside inference mode get normal tensors
+            obs = {k: v.clone() for k, v in obs.items()}
+        return obs
+
+    def step(self, actions: torch.Tensor):
+        with torch.inference_mode(), _single_torch_thread():
+            actions = self._checked_actions(actions)
+            targets = actions.numpy().astype(np.float64)[:, self.layout.joint_of_actuator]
+            np.multiply(targets, robot.ACTION_SCALE, out=self._ctrl)
+            self._ctrl += self._q0_ctrl
+            self.driver.step(self.state, self._ctrl, robot.DECIMATION, self._next_state, self._next_sensors)
+            self.state, self._next_state = self._next_state, self.state
+            self.sensors, self._next_sensors = self._next_sensors, self.sensors
+            self.episode_length_buf += 1
+            m = self._measure()
+            commands = self.commands
+            if self.constants.heading_command and self.fixed_command is None:
+                commands = heading_commands(commands, self.heading, m.yaw)
+            out = self._task_step(m, actions, self.actions, self.last_joint_vel, commands, self.feet_air_time,
+                            self.last_contacts, self.constants)
+            self.commands, self.feet_air_time, self.last_contacts = out.commands, out.feet_air_time, m.foot_contacts
+            self.last_joint_vel, self.base_lin_vel, self.actions = m.joint_vel, m.base_lin_vel, actions
+            self.episode_sums += out.per_term
+            self.tracking_error_sum += out.tracking_error
+            time_outs = self.episode_length_buf >= self.max_episode_length
+            dones = m.fallen | time_outs
+            extras: Dict[str, Any] = {"time_outs": time_outs.to(self.device)}
+            reset_ids = dones.nonzero(as_tuple=False).flatten()
+            if reset_ids.numel() > 0:
+                extras["episode"] = self._episode_stats(reset_ids, m.fallen)
+                self._reset_idx(reset_ids)
+                m = self._measure()  # the first observation of the new episodes
+            self._resample_due_commands()
+            self._push_due_robots()
+            self._observe(m)
+            reward, dones = out.reward.to(self.device), dones.to(self.device)
+        return self.get_observations(), reward, dones, extras
+
+    # -- internals -----------------------------------------------------------------------------------------
+    def _measure(self) -> Measured:
+        return measure(self.state, self.sensors, self.index, self.params.max_roll, self.params.max_pitch)
+
+    def _observe(self, m: Measured) -> None:
+        groups = (("policy", POLICY_TERMS), ("critic", CRITIC_TERMS))
+        # contacts of the last step (zero right after a reset), as go2-toy observes them
+        m = m._replace(foot_contacts=self.last_contacts)
+        obs = self._observe_terms(m, self.commands, self.actions, self.friction, self.payload, self.motor_strength,
+                      self.constants, groups)
+        policy = obs["policy"]
+        if self.params.noise_level > 0:
+            uniform = torch.rand(policy.shape, generator=self.generator)
+            policy = policy + (2.0 * uniform - 1.0) * self._noise_amplitude
+        clip = self.params.clip_observations
+        self.policy_obs, self.critic_obs = policy.clamp(-clip, clip), obs["critic"].clamp(-clip, clip)
+
+    def _checked_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        if tuple(actions.shape) != (self.num_envs, self.num_actions):
+            raise EnvError(f"go2-mujoco: actions must have shape ({self.num_envs}, {self.num_actions}), "
+                           f"got {tuple(actions.shape)}")
+        actions = actions.detach().to("cpu", torch.float32)
+        if self.params.check_actions:
+            if not bool(torch.isfinite(actions).all()):
+                bad = int((~torch.isfinite(actions)).any(-1).sum())
+                raise EnvError(f"go2-mujoco: NaN/inf in the actions of {bad} env(s); the env state was not changed "
+                               f"(set env.params.check_actions: false to replace them by 0 instead)")
+        else:
+            actions = torch.nan_to_num(actions, nan=0.0, posinf=0.0, neginf=0.0)
+        clip = self.params.clip_actions
+        return actions.clamp(-clip, clip)
+
+    def _episode_stats(self, ids: torch.Tensor, fallen: torch.Tensor) -> Dict[str, torch.Tensor]:
+        sums = self.episode_sums[ids].mean(0) / self.params.episode_length_s
+        stats = {f"rew_{name}": sums[i] for i, name in enumerate(self.reward_terms)}
+        lengths = self.episode_length_buf[ids].clamp(min=1).to(torch.float32)
+        stats["fall_rate"] = fallen[ids].to(torch.float32).mean()
+        stats["lin_vel_tracking_error"] = (self.tracking_error_sum[ids] / lengths).mean()
+        return stats
+
+    def _reset_idx(self, ids: torch.Tensor) -> None:
+        """New dynamics and initial state (go2-toy's distribution) for the envs ``ids``."""
+        k, rnd = ids.numel(), self.params.randomization
+        if self.params.dynamics_buckets:  # a random bucket each
+            bucket = torch.randint(len(self._bucket_models), (k,), generator=self.generator)
+        else:  # a fresh draw into the env's own MjModel
+            bucket = ids
+            self.bucket_dynamics[ids] = torch.stack((self._uniform(rnd.friction_range, k),
+                                                     self._uniform(rnd.payload_mass_range, k),
+                                                     self._uniform(rnd.motor_strength_range, k)), dim=-1)
+            self._apply_bucket_dynamics(ids.tolist())
+        self.env_bucket[ids] = bucket
+        self.friction[ids], self.payload[ids], self.motor_strength[ids] = self.bucket_dynamics[bucket].unbind(-1)
+        for i, b in zip(ids.tolist(), bucket.tolist()):
+            self.models[i] = self._bucket_models[b]
+        joint_pos = self.constants.default_joint_pos * self._uniform(rnd.init_joint_pos_scale, k, 12)
+        joint_pos = torch.maximum(torch.minimum(joint_pos, self._joint_upper), self._joint_lower)
+        quat = yaw_quat(self._uniform((-math.pi, math.pi), k))
+        lin_vel = self._uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
+        ang_vel = self._uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
+        clearance = self._uniform((0.005, 0.03), k)
+        foot_b, _, _ = leg_kinematics(joint_pos.view(k, 4, 3), self._geo)
+        height = robot.FOOT_RADIUS + clearance - foot_b[..., 2].min(-1).values
+        rows = ids.numpy()
+        state = np.tile(self._home, (k, 1))
+        ix = self.index
+        state[:, ix.base_pos[2]] = height.numpy()
+        state[:, ix.base_quat] = quat.numpy()
+        state[:, ix.joint_pos] = joint_pos.numpy()
+        state[:, ix.base_lin_vel] = torch.einsum("nij,nj->ni", quat_to_rotmat(quat), lin_vel).numpy()  # world frame
+        state[:, ix.base_ang_vel] = ang_vel.numpy()  # body frame, as MuJoCo's free joint stores it
+        self.state[rows] = state
+        self.sensors[rows] = 0.0
+        for buffer in (self.actions, self.last_joint_vel, self.feet_air_time, self.episode_sums,
+                       self.tracking_error_sum, self.episode_length_buf, self.last_contacts):
+            buffer[ids] = 0
+
+    def _resample_due_commands(self) -> None:
+        due = (self.episode_length_buf % self._resample_steps) == 0
+        ids = due.nonzero(as_tuple=False).flatten()
+        if ids.numel() > 0:
+            self._resample_commands(ids)
+
+    def _resample_commands(self, ids: torch.Tensor) -> None:
+        if self.fixed_command is not None:
+            self.commands[ids] = torch.tensor(self.fixed_command, dtype=torch.float32)
+            return
+        cp, k = self.params.commands, ids.numel()
+        commands = torch.stack((self._uniform(cp.lin_vel_x, k), self._uniform(cp.lin_vel_y, k),
+                                self._uniform(cp.ang_vel_yaw, k)), dim=-1)
+        heading = self._uniform(cp.heading, k)
+        commands[:, :2] *= (torch.norm(commands[:, :2], dim=1) > cp.zero_below).unsqueeze(1)
+        if cp.standing_fraction > 0:
+            standing = torch.rand(k, generator=self.generator) < cp.standing_fraction
+            commands *= ~standing.unsqueeze(1)
+            quat = torch.from_numpy(self.state[ids.numpy()][:, self.index.base_quat]).float()
+            _, _, yaw = roll_pitch_yaw(quat_to_rotmat(quat))
+            heading = torch.where(standing, yaw, heading)
+        self.commands[ids] = commands
+        self.heading[ids] = heading
+
+    def _push_due_robots(self) -> None:
+        rnd = self.params.randomization
+        if not rnd.push_robots:
+            return
+        due = ((self.episode_length_buf % self._push_steps) == 0) & (self.episode_length_buf > 0)
+        rows = due.nonzero(as_tuple=False).flatten().numpy()
+        if len(rows):
+            push = self._uniform((-rnd.max_push_vel_xy, rnd.max_push_vel_xy), len(rows), 2).double().numpy()
+            self.state[rows[:, None], self.index.base_lin_vel[:2]] = push  # world-frame horizontal velocity
+
+    # -- hooks -----------------------------------------------------------------------------------------------
+    def set_command(self, command: Optional[Sequence[float]]) -> None:
+        """Fix every env's (vx, vy, yaw rate) command: no resampling, no heading control; None: random again."""
+        with torch.inference_mode():
+            if command is None:
+                self.fixed_command = None
+                self._resample_commands(torch.arange(self.num_envs))
+                return
+            values = tuple(float(v) for v in command)
+            if len(values) != 3 or not all(math.isfinite(v) for v in values):
+                raise EnvError(f"go2-mujoco: a command is three finite numbers (vx, vy, yaw_rate), got {command!r}")
+            self.fixed_command = values  # type: ignore[assignment]
+            self.commands[:] = torch.tensor(values)
+            self._observe(self._measure())
+
+    def render(self, env_id: int = 0, width: int = 640, height: int = 480, camera: str = "track") -> np.ndarray:
+        """An RGB frame ``[height, width, 3]`` (uint8) of env ``env_id``; needs an offscreen GL (MUJOCO_GL)."""
+        from .render import FrameRenderer
+
+        if self._renderer is None or self._renderer.size != (width, height):
+            if self._renderer is not None:
+                self._renderer.close()
+            self._renderer = FrameRenderer(self.model, width, height, camera)
+        return self._renderer.render(self.models[env_id], self.state[env_id])
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+        if self.driver is not None:
+            self.driver.close()
+            self.driver = None
+
+    def state_dict(self) -> Dict[str, Any]:
+        """MuJoCo states, sensors, every buffer and the generator: a resumed run continues exactly."""
+        return {
+            "num_envs": self.num_envs,
+            "mujoco_state": torch.from_numpy(self.state.copy()),
+            "mujoco_sensors": torch.from_numpy(self.sensors.copy()),
+            "generator": self.generator.get_state().clone(),
+            "buffers": {name: getattr(self, name).clone() for name in _BUFFERS},
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        if int(state.get("num_envs", -1)) != self.num_envs:
+            raise CheckpointError(f"go2-mujoco: checkpoint env state has num_envs={state.get('num_envs')}, "
+                                  f"this env has {self.num_envs}")
+        if tuple(state["mujoco_state"].shape) != self.state.shape:
+            raise CheckpointError(f"go2-mujoco: checkpoint MuJoCo state has shape "
+                                  f"{tuple(state['mujoco_state'].shape)}, this model needs {self.state.shape}")
+        with torch.inference_mode():
+            self.state[:] = state["mujoco_state"].numpy()
+            self.sensors[:] = state["mujoco_sensors"].numpy()
+            self.generator.set_state(state["generator"].cpu())
+            for name in _BUFFERS:
+                now, saved = getattr(self, name), state["buffers"][name]
+                if tuple(saved.shape) != tuple(now.shape):
+                    raise CheckpointError(f"go2-mujoco: checkpoint env state buffers.{name} has shape "
+                                          f"{tuple(saved.shape)}, this env expects {tuple(now.shape)}")
+                setattr(self, name, saved.to(dtype=now.dtype).clone())
+            self._apply_bucket_dynamics(range(len(self._bucket_models)))
+            for i, b in enumerate(self.env_bucket.tolist()):
+                self.models[i] = self._bucket_models[b]
+
+
+def make_go2_mujoco(params: Go2MujocoParams, ctx: RunContext) -> Go2MujocoEnv:
+    """Factory registered as ``go2-mujoco``."""
+    torch.set_flush_denormal(True)  # denormals in batched float32 maths slow a step ~200x
+    return Go2MujocoEnv(params, ctx)

@@ -1,0 +1,266 @@
+"""What go2-mujoco computes after the physics of a policy step: measurements, rewards, falls, observations.
+
+The reward and observation terms are the shared ones of :mod:`fastembody_go2.rewards` and
+:mod:`fastembody_go2.observations` (as go2-toy uses them); this module only turns MuJoCo's state vectors and
+sensor values into their inputs. All tensors are float32 on the CPU, joints in legged_gym order.
+"""
+from typing import NamedTuple, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from ..observations import ObservationInputs, concat_terms, term_values
+from ..rewards import LocomotionState, RewardShape, compute_rewards
+from ..task import CRITIC_TERMS, POLICY_TERMS
+from ..toy.kinematics import wrap_to_pi
+from .model import ModelLayout
+
+FOOT_CONTACT_THRESHOLD = 1.0
+"""A foot is in contact when its touch sensor reads more than this [N] (legged_gym)."""
+COLLISION_THRESHOLD = 0.1
+"""A thigh or calf collides when its touch sensor reads more than this [N] (legged_gym)."""
+BASE_CONTACT_THRESHOLD = 1.0
+"""The episode ends when the trunk or head touches the ground with more than this [N] (legged_gym)."""
+
+LEGS = ("FL", "FR", "RL", "RR")
+FOOT_FORCE_SENSORS = tuple(f"{leg}_foot_force" for leg in LEGS)
+FOOT_POS_SENSORS = tuple(f"{leg}_foot_pos" for leg in LEGS)
+FOOT_VEL_SENSORS = tuple(f"{leg}_foot_vel" for leg in LEGS)
+BASE_TOUCH_SENSORS = ("trunk_touch", "head_touch")
+LEG_TOUCH_SENSORS = tuple(f"{leg}_{part}_touch" for part in ("thigh", "calf") for leg in LEGS)
+TORQUE_SENSORS = tuple(f"{leg}_{kind}_torque" for leg in LEGS for kind in ("hip", "thigh", "calf"))
+
+
+class SensorIndex(NamedTuple):
+    """Where each measured quantity lives in the state vector (``time, qpos, qvel``) and in sensordata."""
+
+    base_pos: np.ndarray
+    base_quat: np.ndarray
+    base_lin_vel: np.ndarray
+    base_ang_vel: np.ndarray
+    joint_pos: np.ndarray
+    joint_vel: np.ndarray
+    foot_force: np.ndarray
+    foot_pos: np.ndarray
+    foot_vel: np.ndarray
+    base_touch: np.ndarray
+    leg_touch: np.ndarray
+    torques: np.ndarray
+    state_columns: np.ndarray
+    """[37] base position, quaternion, world linear and body angular velocity, joint positions, velocities."""
+    sensor_columns: np.ndarray
+    """[50] foot forces, positions, velocities, base and leg touch, joint torques (legged_gym order)."""
+
+    @classmethod
+    def of(cls, layout: ModelLayout) -> "SensorIndex":
+        qpos, qvel = 1, 1 + layout.nq  # FULLPHYSICS state: [time, qpos, qvel]
+        parts = dict(
+            base_pos=np.arange(qpos, qpos + 3),
+            base_quat=np.arange(qpos + 3, qpos + 7),
+            base_lin_vel=np.arange(qvel, qvel + 3),
+            base_ang_vel=np.arange(qvel + 3, qvel + 6),
+            joint_pos=qpos + layout.qpos_joint,
+            joint_vel=qvel + layout.qvel_joint,
+            foot_force=layout.sensor_index(FOOT_FORCE_SENSORS),
+            foot_pos=layout.sensor_index(FOOT_POS_SENSORS),
+            foot_vel=layout.sensor_index(FOOT_VEL_SENSORS),
+            base_touch=layout.sensor_index(BASE_TOUCH_SENSORS),
+            leg_touch=layout.sensor_index(LEG_TOUCH_SENSORS),
+            torques=layout.sensor_index(TORQUE_SENSORS),
+        )
+        state_columns = np.concatenate([parts[k] for k in ("base_pos", "base_quat", "base_lin_vel", "base_ang_vel",
+                                                           "joint_pos", "joint_vel")])
+        sensor_columns = np.concatenate([parts[k] for k in ("foot_force", "foot_pos", "foot_vel", "base_touch",
+                                                            "leg_touch", "torques")])
+        return cls(state_columns=state_columns, sensor_columns=sensor_columns, **parts)
+
+
+class Measured(NamedTuple):
+    """Everything the task reads after a step, body frame unless noted."""
+
+    base_pos: torch.Tensor
+    """[N, 3] world."""
+    base_lin_vel: torch.Tensor
+    base_ang_vel: torch.Tensor
+    projected_gravity: torch.Tensor
+    base_height: torch.Tensor
+    joint_pos: torch.Tensor
+    joint_vel: torch.Tensor
+    torques: torch.Tensor
+    foot_contacts: torch.Tensor
+    """[N, 4] bool."""
+    foot_speed_xy: torch.Tensor
+    """[N, 4] world horizontal foot speed."""
+    foot_height: torch.Tensor
+    """[N, 4] foot-centre height [m]."""
+    collisions: torch.Tensor
+    """[N] thighs and calves touching the ground."""
+    yaw: torch.Tensor
+    fallen: torch.Tensor
+    """[N] bool: trunk/head contact, roll or pitch beyond the limits, or a non-finite state."""
+
+
+def _rotation_matrices(quat: np.ndarray) -> np.ndarray:
+    """Body -> world rotation matrices ``[N, 3, 3]`` of (w, x, y, z) quaternions ``[N, 4]`` (NumPy)."""
+    w, x, y, z = quat.T
+    rot = np.empty((quat.shape[0], 3, 3))
+    rot[:, 0, 0], rot[:, 0, 1], rot[:, 0, 2] = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)
+    rot[:, 1, 0], rot[:, 1, 1], rot[:, 1, 2] = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
+    rot[:, 2, 0], rot[:, 2, 1], rot[:, 2, 2] = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
+    return rot
+
+
+_FLOAT_FIELDS = (("base_pos", 3), ("base_lin_vel", 3), ("base_ang_vel", 3), ("projected_gravity", 3),
+                 ("joint_pos", 12), ("joint_vel", 12), ("torques", 12), ("foot_speed_xy", 4), ("foot_height", 4),
+                 ("collisions", 1), ("yaw", 1))
+
+
+def measure(state: np.ndarray, sensors: np.ndarray, ix: SensorIndex, max_roll: float, max_pitch: float) -> Measured:
+    """Read a batch of MuJoCo states ``[N, nstate]`` and sensor values ``[N, nsensordata]`` (float64).
+
+    The maths runs in NumPy on the float64 arrays and lands in one float32 buffer that the returned tensors
+    view: a few dozen microseconds at any batch size, where the same in small torch ops costs ~5x more.
+    """
+    n = state.shape[0]
+    s = np.take(state, ix.state_columns, axis=1)
+    d = np.take(sensors, ix.sensor_columns, axis=1)
+    rot = _rotation_matrices(s[:, 3:7])
+    roll = np.arctan2(rot[:, 2, 1], rot[:, 2, 2])
+    pitch = np.arcsin(np.clip(-rot[:, 2, 0], -1.0, 1.0))
+    foot_vel = d[:, 16:28].reshape(n, 4, 3)
+    values = {
+        "base_pos": s[:, 0:3],
+        "base_lin_vel": np.einsum("nji,nj->ni", rot, s[:, 7:10]),
+        "base_ang_vel": s[:, 10:13],
+        "projected_gravity": -rot[:, 2, :],
+        "joint_pos": s[:, 13:25],
+        "joint_vel": s[:, 25:37],
+        "torques": d[:, 38:50],
+        "foot_speed_xy": np.sqrt(foot_vel[..., 0] ** 2 + foot_vel[..., 1] ** 2),
+        "foot_height": d[:, 4:16].reshape(n, 4, 3)[..., 2],
+        "collisions": (d[:, 30:38] > COLLISION_THRESHOLD).sum(-1, keepdims=True),
+        "yaw": np.arctan2(rot[:, 1, 0], rot[:, 0, 0])[:, None],
+    }
+    floats = np.empty((n, sum(width for _, width in _FLOAT_FIELDS)), dtype=np.float32)
+    views, start = {}, 0
+    torch_floats = torch.from_numpy(floats)
+    for name, width in _FLOAT_FIELDS:
+        floats[:, start:start + width] = values[name]
+        views[name] = torch_floats[:, start:start + width]
+        start += width
+    fallen = ((d[:, 28:30] > BASE_CONTACT_THRESHOLD).any(-1) | (np.abs(roll) > max_roll) | (np.abs(pitch) > max_pitch)
+              | ~np.isfinite(s).all(-1))
+    return Measured(
+        base_pos=views["base_pos"],
+        base_lin_vel=views["base_lin_vel"],
+        base_ang_vel=views["base_ang_vel"],
+        projected_gravity=views["projected_gravity"],
+        base_height=views["base_pos"][:, 2],
+        joint_pos=views["joint_pos"],
+        joint_vel=views["joint_vel"],
+        torques=views["torques"],
+        foot_contacts=torch.from_numpy(d[:, 0:4] > FOOT_CONTACT_THRESHOLD),
+        foot_speed_xy=views["foot_speed_xy"],
+        foot_height=views["foot_height"],
+        collisions=views["collisions"][:, 0],
+        yaw=views["yaw"][:, 0],
+        fallen=torch.from_numpy(fallen),
+    )
+
+
+class TaskConstants(NamedTuple):
+    default_joint_pos: torch.Tensor
+    soft_joint_lower: torch.Tensor
+    soft_joint_upper: torch.Tensor
+    reward_shape: RewardShape
+    reward_terms: Tuple[str, ...]
+    reward_scales: Tuple[float, ...]
+    only_positive_rewards: bool
+    heading_command: bool
+    clip_observations: float
+
+
+class StepOutput(NamedTuple):
+    reward: torch.Tensor
+    per_term: torch.Tensor
+    commands: torch.Tensor
+    feet_air_time: torch.Tensor
+    tracking_error: torch.Tensor
+
+
+def heading_commands(commands: torch.Tensor, heading: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:
+    """legged_gym's heading controller: yaw-rate command ``clip(0.5 wrap(heading - yaw), -1, 1)``."""
+    yaw_rate = (0.5 * wrap_to_pi(heading - yaw)).clamp(-1.0, 1.0)
+    return torch.cat((commands[:, :2], yaw_rate.unsqueeze(-1)), dim=-1)
+
+
+def task_step(
+    m: Measured,
+    actions: torch.Tensor,
+    last_actions: torch.Tensor,
+    last_joint_vel: torch.Tensor,
+    commands: torch.Tensor,
+    feet_air_time: torch.Tensor,
+    last_contacts: torch.Tensor,
+    c: TaskConstants,
+) -> StepOutput:
+    """Contacts and air time, rewards and tracking error after the physics of one policy step (legged_gym)."""
+    contact_filt = m.foot_contacts | last_contacts
+    first_contacts = (feet_air_time > 0.0) & contact_filt
+    air_time = feet_air_time + c.reward_shape.dt
+    state = LocomotionState(
+        base_lin_vel=m.base_lin_vel,
+        base_ang_vel=m.base_ang_vel,
+        projected_gravity=m.projected_gravity,
+        base_height=m.base_height,
+        commands=commands,
+        joint_pos=m.joint_pos,
+        joint_vel=m.joint_vel,
+        last_joint_vel=last_joint_vel,
+        default_joint_pos=c.default_joint_pos,
+        soft_joint_lower=c.soft_joint_lower,
+        soft_joint_upper=c.soft_joint_upper,
+        torques=m.torques,
+        actions=actions,
+        last_actions=last_actions,
+        foot_contacts=m.foot_contacts,
+        first_contacts=first_contacts,
+        feet_air_time=air_time,
+        foot_speed_xy=m.foot_speed_xy,
+        collisions=m.collisions,
+        terminated=m.fallen,
+    )
+    reward, per_term = compute_rewards(state, c.reward_shape, c.reward_terms, c.reward_scales,
+                                       c.only_positive_rewards)
+    air_time = air_time * ~contact_filt
+    tracking_error = torch.sqrt(((commands[:, :2] - m.base_lin_vel[:, :2]) ** 2).sum(-1))
+    return StepOutput(reward, per_term, commands, air_time, tracking_error)
+
+
+def observe(
+    m: Measured,
+    commands: torch.Tensor,
+    actions: torch.Tensor,
+    friction: torch.Tensor,
+    payload: torch.Tensor,
+    motor_strength: torch.Tensor,
+    c: TaskConstants,
+    groups: Sequence[Tuple[str, Sequence[str]]] = (("policy", POLICY_TERMS), ("critic", CRITIC_TERMS)),
+) -> dict:
+    """Clean observation groups (noise is added by the env), clipped to ``clip_observations``."""
+    inputs = ObservationInputs(
+        base_lin_vel=m.base_lin_vel,
+        base_ang_vel=m.base_ang_vel,
+        projected_gravity=m.projected_gravity,
+        commands=commands,
+        joint_pos_offset=m.joint_pos - c.default_joint_pos,
+        joint_vel=m.joint_vel,
+        actions=actions,
+        friction=friction,
+        payload=payload,
+        motor_strength=motor_strength,
+        base_height=m.base_height,
+        foot_contacts=m.foot_contacts,
+    )
+    values = term_values(inputs)
+    return {name: concat_terms(values, terms) for name, terms in groups}

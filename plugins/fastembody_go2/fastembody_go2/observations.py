@@ -1,0 +1,87 @@
+"""The Go2 task's observation terms: legged_gym scaling, layouts and noise, shared by the go2 envs."""
+from typing import Dict, NamedTuple, Sequence
+
+import torch
+
+from . import robot
+from .task import OBSERVATION_NOISE, OBSERVATION_TERM_DIMS
+
+OBSERVATION_SCALES: Dict[str, float] = {
+    "base_lin_vel": robot.LIN_VEL_SCALE,
+    "base_ang_vel": robot.ANG_VEL_SCALE,
+    "projected_gravity": 1.0,
+    "joint_pos": robot.DOF_POS_SCALE,
+    "joint_vel": robot.DOF_VEL_SCALE,
+    "actions": 1.0,
+}
+"""Scalar scales; ``commands`` is scaled per component by robot.COMMAND_SCALE, privileged terms are raw."""
+
+
+class ObservationInputs(NamedTuple):
+    """Unscaled quantities the observation terms read (body frame)."""
+
+    base_lin_vel: torch.Tensor
+    """[N, 3] m/s."""
+    base_ang_vel: torch.Tensor
+    """[N, 3] rad/s."""
+    projected_gravity: torch.Tensor
+    """[N, 3]."""
+    commands: torch.Tensor
+    """[N, 3] (vx, vy, yaw rate)."""
+    joint_pos_offset: torch.Tensor
+    """[N, 12] q - q0."""
+    joint_vel: torch.Tensor
+    """[N, 12]."""
+    actions: torch.Tensor
+    """[N, 12] the last actions sent."""
+    friction: torch.Tensor
+    """[N] ground friction coefficient."""
+    payload: torch.Tensor
+    """[N] added base mass [kg]."""
+    motor_strength: torch.Tensor
+    """[N] PD torque factor."""
+    base_height: torch.Tensor
+    """[N] m."""
+    foot_contacts: torch.Tensor
+    """[N, 4] bool or float."""
+
+
+def term_values(x: ObservationInputs) -> Dict[str, torch.Tensor]:
+    """Every observation term, scaled, each ``[N, dim]``."""
+    command_scale = torch.tensor(robot.COMMAND_SCALE, device=x.commands.device, dtype=x.commands.dtype)
+    dtype = x.base_lin_vel.dtype
+    return {
+        "base_lin_vel": x.base_lin_vel * OBSERVATION_SCALES["base_lin_vel"],
+        "base_ang_vel": x.base_ang_vel * OBSERVATION_SCALES["base_ang_vel"],
+        "projected_gravity": x.projected_gravity,
+        "commands": x.commands * command_scale,
+        "joint_pos": x.joint_pos_offset * OBSERVATION_SCALES["joint_pos"],
+        "joint_vel": x.joint_vel * OBSERVATION_SCALES["joint_vel"],
+        "actions": x.actions,
+        "friction": x.friction.unsqueeze(-1),
+        "payload": x.payload.unsqueeze(-1),
+        "motor_strength": x.motor_strength.unsqueeze(-1),
+        "base_height": x.base_height.unsqueeze(-1),
+        "foot_contacts": x.foot_contacts.to(dtype),
+    }
+
+
+def concat_terms(values: Dict[str, torch.Tensor], names: Sequence[str]) -> torch.Tensor:
+    """Concatenate the named terms, in order, into one ``[N, sum(dims)]`` tensor."""
+    return torch.cat([values[name] for name in names], dim=-1)
+
+
+def group_dim(names: Sequence[str]) -> int:
+    return sum(OBSERVATION_TERM_DIMS[name] for name in names)
+
+
+def noise_amplitudes(names: Sequence[str], noise_level: float, device: torch.device) -> torch.Tensor:
+    """Per-column amplitude of legged_gym's uniform noise U(-a, a) for a layout, in scaled units."""
+    columns = []
+    for name in names:
+        scale = OBSERVATION_SCALES.get(name, 1.0)
+        if name == "commands":
+            scale = 0.0
+        amplitude = OBSERVATION_NOISE.get(name, 0.0) * scale * noise_level
+        columns.extend([amplitude] * OBSERVATION_TERM_DIMS[name])
+    return torch.tensor(columns, device=device, dtype=torch.float32)

@@ -1,0 +1,217 @@
+"""Parameters of the go2-toy env (torch-free: configs validate without importing torch)."""
+import math
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+from fastembody_core import ConfigError
+
+from .. import robot
+from ..task import DEFAULT_REWARD_SCALES, REWARD_TERMS
+
+
+def _check_range(value: Tuple[float, float], key: str, low: float = -math.inf) -> Tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"expected a [min, max] pair of numbers, got {value!r}", key=key) from None
+    if lo > hi:
+        raise ConfigError(f"min {lo} > max {hi}; a range is [min, max] with min <= max", key=key)
+    if lo < low:
+        raise ConfigError(f"min {lo} is below the allowed minimum {low}", key=key)
+    return (lo, hi)
+
+
+def _check_positive(value: float, key: str, allow_zero: bool = False) -> None:
+    if not (value >= 0 if allow_zero else value > 0) or not math.isfinite(value):
+        raise ConfigError(f"must be {'>= 0' if allow_zero else '> 0'}, got {value}", key=key)
+
+
+@dataclass
+class CommandParams:
+    """Velocity commands (vx, vy, yaw rate), resampled per env."""
+
+    lin_vel_x: Tuple[float, float] = (-1.0, 1.0)
+    """Forward velocity command range [m/s]."""
+    lin_vel_y: Tuple[float, float] = (-1.0, 1.0)
+    """Lateral velocity command range [m/s]."""
+    ang_vel_yaw: Tuple[float, float] = (-1.0, 1.0)
+    """Yaw-rate command range [rad/s] (with heading_command, the clip range of the heading controller)."""
+    heading: Tuple[float, float] = (-math.pi, math.pi)
+    """Heading target range [rad], used when heading_command is true."""
+    heading_command: bool = True
+    """Derive the yaw-rate command from a heading target: clip(0.5 * wrap(heading - yaw)), as legged_gym does."""
+    resampling_time_s: float = 10.0
+    """Resample each env's command every this many seconds of its episode."""
+    zero_below: float = 0.2
+    """Linear commands with |(vx, vy)| below this become zero (a standing command)."""
+    standing_fraction: float = 0.0
+    """Probability that a resampled command is exactly zero (all three components)."""
+
+    def __post_init__(self) -> None:
+        self.lin_vel_x = _check_range(self.lin_vel_x, "lin_vel_x")
+        self.lin_vel_y = _check_range(self.lin_vel_y, "lin_vel_y")
+        self.ang_vel_yaw = _check_range(self.ang_vel_yaw, "ang_vel_yaw")
+        self.heading = _check_range(self.heading, "heading")
+        _check_positive(self.resampling_time_s, "resampling_time_s")
+        _check_positive(self.zero_below, "zero_below", allow_zero=True)
+        if not 0.0 <= self.standing_fraction <= 1.0:
+            raise ConfigError(f"must be in [0, 1], got {self.standing_fraction}", key="standing_fraction")
+
+
+@dataclass
+class RewardParams:
+    """Reward scales by term name and the terms' shape parameters."""
+
+    scales: Dict[str, float] = field(default_factory=dict)
+    """Scale per term, merged over unitree_rl_gym's Go2 defaults (set 0 to disable a term). Each is multiplied by
+    the policy dt (0.02 s). Terms: tracking_lin_vel, tracking_ang_vel, lin_vel_z, ang_vel_xy, orientation, torques,
+    dof_vel, dof_acc, action_rate, base_height, feet_air_time, collision, dof_pos_limits, stand_still, feet_slip,
+    pose, termination."""
+    tracking_sigma: float = 0.25
+    """Velocity tracking reward = exp(-error² / tracking_sigma)."""
+    soft_dof_pos_limit: float = 0.9
+    """dof_pos_limits penalises positions outside this fraction of the joint range."""
+    base_height_target: float = 0.25
+    """Target base height for the base_height term [m]."""
+    feet_air_time_target: float = 0.5
+    """feet_air_time rewards sum(air_time - target) at each touchdown [s]."""
+    only_positive_rewards: bool = True
+    """Clip each step's total reward (before the termination term) at zero, as legged_gym does."""
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.scales if name not in REWARD_TERMS]
+        if unknown:
+            raise ConfigError(
+                f"unknown reward term {unknown[0]!r}; known terms: {', '.join(REWARD_TERMS)}",
+                key=f"scales.{unknown[0]}",
+            )
+        merged = dict(DEFAULT_REWARD_SCALES)
+        for name, value in self.scales.items():
+            try:
+                merged[name] = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"expected a number, got {value!r}", key=f"scales.{name}") from None
+            if not math.isfinite(merged[name]):
+                raise ConfigError(f"must be finite, got {value!r}", key=f"scales.{name}")
+        self.scales = merged
+        _check_positive(self.tracking_sigma, "tracking_sigma")
+        if not 0.0 < self.soft_dof_pos_limit <= 1.0:
+            raise ConfigError(f"must be in (0, 1], got {self.soft_dof_pos_limit}", key="soft_dof_pos_limit")
+        _check_positive(self.feet_air_time_target, "feet_air_time_target", allow_zero=True)
+
+
+@dataclass
+class RandomizationParams:
+    """Per-env randomisation that changes the dynamics, pushes, and the initial state."""
+
+    friction_range: Tuple[float, float] = (0.5, 1.25)
+    """Ground friction coefficient, drawn per env at every reset."""
+    payload_mass_range: Tuple[float, float] = (-1.0, 2.0)
+    """Mass added to the base [kg], drawn per env at every reset."""
+    motor_strength_range: Tuple[float, float] = (0.9, 1.1)
+    """Factor on every PD torque (before the torque limit), drawn per env at every reset."""
+    push_robots: bool = True
+    """Push the base every push_interval_s."""
+    push_interval_s: float = 15.0
+    """Seconds between pushes (phase set by each env's episode time)."""
+    max_push_vel_xy: float = 1.0
+    """A push sets the base's horizontal velocity to U(-max, max) per axis [m/s]."""
+    init_joint_pos_scale: Tuple[float, float] = (0.5, 1.5)
+    """Reset joint positions are q0 times U(range) per joint."""
+    init_base_vel: float = 0.5
+    """Reset base linear and angular velocities are U(-v, v) per axis."""
+
+    def __post_init__(self) -> None:
+        self.friction_range = _check_range(self.friction_range, "friction_range", low=0.0)
+        self.payload_mass_range = _check_range(self.payload_mass_range, "payload_mass_range", low=-5.0)
+        self.motor_strength_range = _check_range(self.motor_strength_range, "motor_strength_range", low=0.0)
+        self.init_joint_pos_scale = _check_range(self.init_joint_pos_scale, "init_joint_pos_scale", low=0.0)
+        _check_positive(self.push_interval_s, "push_interval_s")
+        _check_positive(self.max_push_vel_xy, "max_push_vel_xy", allow_zero=True)
+        _check_positive(self.init_base_vel, "init_base_vel", allow_zero=True)
+
+
+@dataclass
+class PhysicsParams:
+    """The toy model's physical constants (see docs/go2_toy.md)."""
+
+    kp: float = robot.KP
+    """PD stiffness [N·m/rad]."""
+    kd: float = robot.KD
+    """PD damping [N·m·s/rad]."""
+    knee_torque_limit: float = 35.55
+    """Knee torque limit [N·m] (35.55 URDF; 45.43 Menagerie). Hip and thigh: 23.7."""
+    ground_stiffness: float = 1.0e4
+    """Normal contact stiffness per foot [N/m] (3.7 mm sink standing on four feet)."""
+    ground_damping: float = 150.0
+    """Normal contact damping per foot [N·s/m]."""
+    tangential_stiffness: float = 5.0e3
+    """Stick-slip anchor spring of a stance foot [N/m]."""
+    tangential_damping: float = 50.0
+    """Tangential damping of a stance foot [N·s/m]."""
+    joint_damping: float = 0.1
+    """Viscous joint friction [N·m·s/rad]."""
+    joint_friction: float = 0.2
+    """Coulomb joint friction, smoothed by tanh(q̇ / 0.1) [N·m]."""
+
+    def __post_init__(self) -> None:
+        for name in ("kp", "knee_torque_limit", "ground_stiffness", "tangential_stiffness"):
+            _check_positive(getattr(self, name), name)
+        for name in ("kd", "ground_damping", "tangential_damping", "joint_damping", "joint_friction"):
+            _check_positive(getattr(self, name), name, allow_zero=True)
+
+
+@dataclass
+class Go2ToyParams:
+    """The go2-toy env: a batched pure-PyTorch Unitree Go2 with the unitree_rl_gym task."""
+
+    num_envs: int = 4096
+    """Number of robots simulated together."""
+    device: Optional[str] = None
+    """Torch device of the env ("cpu", "cuda", "cuda:1"); None uses the run's device."""
+    episode_length_s: float = 20.0
+    """Episode length [s] (50 policy steps per second)."""
+    commands: CommandParams = field(default_factory=CommandParams)
+    """Velocity command ranges and resampling."""
+    rewards: RewardParams = field(default_factory=RewardParams)
+    """Reward scales by term name and their shape parameters."""
+    randomization: RandomizationParams = field(default_factory=RandomizationParams)
+    """Friction, payload, motor strength, pushes and initial-state randomisation."""
+    physics: PhysicsParams = field(default_factory=PhysicsParams)
+    """PD gains, contact and joint-friction constants."""
+    noise_level: float = 1.0
+    """Multiplier on legged_gym's uniform observation noise (0 turns it off) for the policy/deployable groups."""
+    deployable_policy: bool = False
+    """Make the `policy` group the 45-dim layout without base linear velocity (the real Go2 cannot measure it)."""
+    clip_actions: float = 100.0
+    """Actions are clipped to [-clip_actions, clip_actions] before q* = q0 + 0.25 a."""
+    clip_observations: float = 100.0
+    """Observations are clipped to [-clip_observations, clip_observations]."""
+    max_roll: float = 0.8
+    """An episode ends in a fall when |roll| exceeds this [rad] (or the trunk touches the ground)."""
+    max_pitch: float = 1.0
+    """An episode ends in a fall when |pitch| exceeds this [rad]."""
+    check_actions: bool = True
+    """Raise EnvError on NaN/inf actions (one host sync per step); False replaces them by 0 (documented clip)."""
+    compile: bool = True
+    """torch.compile the physics and the reward/observation maths (falls back to eager where unavailable)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.num_envs, bool) or not isinstance(self.num_envs, int) or self.num_envs < 1:
+            raise ConfigError(f"must be an integer >= 1, got {self.num_envs!r}", key="num_envs")
+        _check_positive(self.episode_length_s, "episode_length_s")
+        _check_positive(self.noise_level, "noise_level", allow_zero=True)
+        _check_positive(self.clip_actions, "clip_actions")
+        _check_positive(self.clip_observations, "clip_observations")
+        _check_positive(self.max_roll, "max_roll")
+        _check_positive(self.max_pitch, "max_pitch")
+        for name, kind in (("commands", CommandParams), ("rewards", RewardParams),
+                           ("randomization", RandomizationParams), ("physics", PhysicsParams)):
+            value = getattr(self, name)
+            if isinstance(value, dict):  # plain data (e.g. built by hand): validate it the same way
+                try:
+                    setattr(self, name, kind(**value))
+                except ConfigError as err:
+                    raise ConfigError(str(err), key=name) from None
+                except TypeError as err:
+                    raise ConfigError(str(err), key=name) from None

@@ -1,0 +1,319 @@
+"""go2-toy: thousands of Unitree Go2s in one batched PyTorch simulation with the unitree_rl_gym task.
+
+The env owns the buffers and the randomness (one ``torch.Generator`` seeded from ``ctx.seed``); the maths is
+in :mod:`.dynamics` (physics) and :mod:`.task_step` (rewards, terminations, observations), compiled with
+``torch.compile`` when ``params.compile`` is on.
+"""
+import math
+import warnings
+from typing import Any, Callable, Dict, Optional
+
+import torch
+
+from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
+
+from .. import robot
+from ..observations import group_dim, noise_amplitudes
+from ..rewards import RewardShape
+from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
+from .config import Go2ToyParams
+from .dynamics import BodyState, EnvDynamics, body_state, joints_to_soa, model_constants, physics_step
+from .kinematics import leg_geometry, leg_kinematics, quat_to_rotmat, roll_pitch_yaw, yaw_quat
+from .task_step import TaskConstants, observe, task_step
+
+_BUFFERS = ("commands", "heading", "actions", "feet_air_time", "last_contacts", "episode_length_buf", "episode_sums",
+            "tracking_error_sum", "policy_obs", "critic_obs")
+
+
+_denormal_warning_given = False
+
+
+def guard_denormals() -> bool:
+    """Flush float32 denormals to zero (they slow batched CPU maths ~100x); True if every worker thread does.
+
+    ``torch.set_flush_denormal`` sets only the calling thread; OpenMP worker threads inherit it only when they
+    are started after it, i.e. when it runs before the process's first parallel torch op. Warns once otherwise.
+    """
+    global _denormal_warning_given
+    torch.set_flush_denormal(True)
+    probe = torch.full((1 << 17,), 1e-20) * 1e-20  # 1e-40 is a float32 denormal; large enough to run in parallel
+    everywhere = not bool((probe != 0).any())
+    if not everywhere and not _denormal_warning_given:
+        _denormal_warning_given = True
+        warnings.warn("go2-toy: denormals are flushed only in the main thread, because torch's worker threads "
+                      "started before torch.set_flush_denormal(True); call it (or "
+                      "fastembody_core.guard_cpu_denormals()) before any other torch work", RuntimeWarning,
+                      stacklevel=3)
+    return everywhere
+
+
+class _MaybeCompiled:
+    """``torch.compile(fn)`` when asked and available; falls back to eager (with a warning) if compiling fails."""
+
+    def __init__(self, fn: Callable[..., Any], enabled: bool):
+        self.fn = fn
+        self.compiled: Optional[Callable[..., Any]] = None
+        if enabled and hasattr(torch, "compile"):
+            self.compiled = torch.compile(fn, dynamic=False)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args)
+            except Exception as exc:  # no C++ compiler, unsupported platform...: eager is always correct
+                warnings.warn(f"go2-toy: torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running "
+                              f"eager (set compile: false to silence)", RuntimeWarning, stacklevel=2)
+                self.compiled = None
+        return self.fn(*args)
+
+
+class Go2ToyEnv(VectorEnv):
+    """Batched Go2 on flat ground: 12 joint-position actions at 50 Hz, 4 physics substeps of 5 ms each."""
+
+    num_actions = robot.NUM_JOINTS
+
+    def __init__(self, params: Go2ToyParams, ctx: Optional[RunContext] = None):
+        ctx = ctx or RunContext()
+        self.params = params
+        self.device = torch.device(params.device or ctx.device)
+        if self.device.type == "cpu":
+            guard_denormals()  # denormals in batched float32 maths slow a step ~200x
+        self.num_envs = params.num_envs
+        self.step_dt = robot.CONTROL_DT
+        self.max_episode_length = int(math.ceil(params.episode_length_s / self.step_dt))
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(int(ctx.seed) + 7919 * int(ctx.rank))  # distinct env shard per rank
+        self.cfg = params
+
+        policy_terms = DEPLOYABLE_TERMS if params.deployable_policy else POLICY_TERMS
+        self.observation_terms = {"policy": policy_terms, "deployable": DEPLOYABLE_TERMS, "critic": CRITIC_TERMS}
+        self.privileged_terms = PRIVILEGED_TERMS
+        self.observation_shapes = {k: (group_dim(v),) for k, v in self.observation_terms.items()}
+
+        with torch.inference_mode():  # every buffer is an inference tensor, so compiled code sees one kind
+            self._build(params)
+        self.reset()
+
+    def _build(self, params: Go2ToyParams) -> None:
+        dev = self.device
+        self.model = model_constants(params.physics, dev)
+        rp = params.rewards
+        self.reward_terms = tuple(name for name, scale in rp.scales.items() if scale != 0.0)
+        lower, upper = torch.tensor(robot.JOINT_LOWER, device=dev), torch.tensor(robot.JOINT_UPPER, device=dev)
+        self.joint_lower, self.joint_upper = lower, upper
+        middle, half = (lower + upper) / 2, (upper - lower) / 2 * rp.soft_dof_pos_limit
+        self.default_joint_pos = torch.tensor(robot.DEFAULT_JOINT_POS, device=dev)
+        self.geometry = leg_geometry(dev)
+        self.task = TaskConstants(
+            hip_x=self.model.hip_x,
+            hip_y=self.model.hip_y,
+            side_y=self.model.side_y,
+            com_offset=robot.COM_OFFSET,
+            default_joint_pos=self.default_joint_pos,
+            soft_joint_lower=middle - half,
+            soft_joint_upper=middle + half,
+            reward_shape=RewardShape(rp.tracking_sigma, rp.base_height_target, rp.feet_air_time_target, self.step_dt),
+            reward_terms=self.reward_terms,
+            reward_scales=tuple(rp.scales[name] for name in self.reward_terms),
+            only_positive_rewards=rp.only_positive_rewards,
+            heading_command=params.commands.heading_command,
+            max_roll=params.max_roll,
+            max_pitch=params.max_pitch,
+            clip_observations=params.clip_observations,
+        )
+        amplitude = noise_amplitudes(POLICY_TERMS, params.noise_level, dev)
+        self.noise_columns = amplitude.nonzero(as_tuple=False).flatten()  # only these get noise
+        self.noise_amplitude = amplitude[self.noise_columns]
+        self.resample_steps = max(1, int(round(params.commands.resampling_time_s / self.step_dt)))
+        self.push_steps = max(1, int(round(params.randomization.push_interval_s / self.step_dt)))
+        self._physics = _MaybeCompiled(physics_step, params.compile)
+        self._task_step = _MaybeCompiled(task_step, params.compile)
+        self._observe = _MaybeCompiled(observe, params.compile)
+        self._allocate()
+
+    # -- buffers -------------------------------------------------------------------------------------
+    def _allocate(self) -> None:
+        n, dev = self.num_envs, self.device
+
+        def zeros(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+            return torch.zeros(n, *shape, device=dev, dtype=dtype)
+
+        quat = zeros(4)
+        quat[:, 0] = 1.0
+        self.state = body_state(zeros(3), quat, zeros(3), zeros(3), self.default_joint_pos.repeat(n, 1), zeros(12))
+        self.dynamics = EnvDynamics(zeros() + 1.0, zeros() + robot.TOTAL_MASS, zeros() + 1.0)
+        self.commands, self.heading = zeros(3), zeros()
+        self.actions = zeros(12)  # the last actions applied (an observation term; action_rate compares to it)
+        self.feet_air_time, self.last_contacts = zeros(4), zeros(4, dtype=torch.bool)
+        self.episode_length_buf = zeros(dtype=torch.long)
+        self.episode_sums, self.tracking_error_sum = zeros(len(self.reward_terms)), zeros()
+        self.policy_obs, self.critic_obs = zeros(group_dim(POLICY_TERMS)), zeros(group_dim(CRITIC_TERMS))
+
+    def _uniform(self, bounds: Any, *shape: int) -> torch.Tensor:
+        low, high = float(bounds[0]), float(bounds[1])
+        return low + (high - low) * torch.rand(*shape, generator=self.generator, device=self.device)
+
+    # -- VectorEnv -----------------------------------------------------------------------------------
+    def reset(self) -> Dict[str, torch.Tensor]:
+        with torch.inference_mode():
+            all_ids = torch.arange(self.num_envs, device=self.device)
+            self._reset_idx(all_ids)
+            self._resample_commands(all_ids)
+            self._compute_observations(torch.zeros(self.num_envs, 4, dtype=torch.bool, device=self.device))
+        return self.get_observations()
+
+    def get_observations(self) -> Dict[str, torch.Tensor]:
+        deployable = self.policy_obs[:, 3:]
+        obs = {
+            "policy": deployable if self.params.deployable_policy else self.policy_obs,
+            "deployable": deployable,
+            "critic": self.critic_obs,
+        }
+        if not torch.is_inference_mode_enabled():  # callers outside inference mode get normal tensors
+            obs = {k: v.clone() for k, v in obs.items()}
+        return obs
+
+    def step(self, actions: torch.Tensor):
+        with torch.inference_mode():
+            actions = self._checked_actions(actions)
+            targets = joints_to_soa(self.default_joint_pos + robot.ACTION_SCALE * actions)
+            last_joint_vel = self.state.joint_vel
+            self.state, torques, forces = self._physics(self.state, targets, self.dynamics, self.model,
+                                                        robot.DECIMATION)
+            self.episode_length_buf += 1
+            out = self._task_step(self.state, torques, forces, actions, self.actions, last_joint_vel,
+                                  self.commands, self.heading, self.feet_air_time, self.last_contacts, self.task)
+            self.commands, self.feet_air_time, self.last_contacts = out.commands, out.feet_air_time, out.contacts
+            self.episode_sums += out.per_term
+            self.tracking_error_sum += out.tracking_error
+            time_outs = self.episode_length_buf >= self.max_episode_length
+            dones = out.terminated | time_outs
+            self.actions = actions
+            extras: Dict[str, Any] = {"time_outs": time_outs}
+            reset_ids = dones.nonzero(as_tuple=False).flatten()
+            if reset_ids.numel() > 0:
+                extras["episode"] = self._episode_stats(reset_ids, out.terminated)
+                self._reset_idx(reset_ids)
+            self._resample_due_commands()
+            self._push_due_robots()
+            self._compute_observations(self.last_contacts)
+            reward = out.reward
+        return self.get_observations(), reward, dones, extras
+
+    # -- internals -----------------------------------------------------------------------------------
+    def _checked_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        if actions.shape != (self.num_envs, self.num_actions):
+            raise EnvError(f"go2-toy: actions must have shape ({self.num_envs}, {self.num_actions}), "
+                           f"got {tuple(actions.shape)}")
+        actions = actions.to(device=self.device, dtype=torch.float32)
+        if self.params.check_actions:
+            if not bool(torch.isfinite(actions).all()):
+                bad = int((~torch.isfinite(actions)).any(-1).sum())
+                raise EnvError(f"go2-toy: NaN/inf in the actions of {bad} env(s); the env state was not changed "
+                               f"(set env.params.check_actions: false to replace them by 0 instead)")
+        else:
+            actions = torch.nan_to_num(actions, nan=0.0, posinf=0.0, neginf=0.0)
+        clip = self.params.clip_actions
+        return actions.clamp(-clip, clip)
+
+    def _episode_stats(self, ids: torch.Tensor, terminated: torch.Tensor) -> Dict[str, torch.Tensor]:
+        seconds = self.params.episode_length_s
+        sums = self.episode_sums[ids].mean(0) / seconds
+        stats = {f"rew_{name}": sums[i] for i, name in enumerate(self.reward_terms)}
+        lengths = self.episode_length_buf[ids].clamp(min=1).to(torch.float32)
+        stats["fall_rate"] = terminated[ids].to(torch.float32).mean()
+        stats["lin_vel_tracking_error"] = (self.tracking_error_sum[ids] / lengths).mean()
+        return stats
+
+    def _reset_idx(self, ids: torch.Tensor) -> None:
+        k, dev, rnd = ids.numel(), self.device, self.params.randomization
+        friction = self._uniform(rnd.friction_range, k)
+        mass = robot.TOTAL_MASS + self._uniform(rnd.payload_mass_range, k)
+        strength = self._uniform(rnd.motor_strength_range, k)
+        joint_pos = self.default_joint_pos * self._uniform(rnd.init_joint_pos_scale, k, 12)
+        joint_pos = torch.maximum(torch.minimum(joint_pos, self.joint_upper), self.joint_lower)
+        quat = yaw_quat(self._uniform((-math.pi, math.pi), k))
+        lin_vel = self._uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
+        ang_vel = self._uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
+        clearance = self._uniform((0.005, 0.03), k)
+        foot_b, _, _ = leg_kinematics(joint_pos.view(k, 4, 3), self.geometry)
+        lowest = (foot_b[..., 2] - robot.COM_OFFSET[2]).min(-1).values
+        pos = torch.zeros(k, 3, device=dev)
+        pos[:, 2] = robot.FOOT_RADIUS + clearance - lowest
+        new = body_state(pos, quat, lin_vel, ang_vel, joint_pos, torch.zeros(k, 12, device=dev))
+        for buffer, value in zip(self.state, new):
+            buffer[..., ids] = value
+        for buffer, value in zip(self.dynamics, (friction, mass, strength)):
+            buffer[ids] = value
+        for buffer in (self.actions, self.feet_air_time, self.episode_sums, self.tracking_error_sum,
+                       self.episode_length_buf, self.last_contacts):
+            buffer[ids] = 0
+
+    def _resample_due_commands(self) -> None:
+        due = (self.episode_length_buf % self.resample_steps) == 0
+        ids = due.nonzero(as_tuple=False).flatten()
+        if ids.numel() > 0:
+            self._resample_commands(ids)
+
+    def _resample_commands(self, ids: torch.Tensor) -> None:
+        cp, k = self.params.commands, ids.numel()
+        commands = torch.stack((self._uniform(cp.lin_vel_x, k), self._uniform(cp.lin_vel_y, k),
+                                self._uniform(cp.ang_vel_yaw, k)), dim=-1)
+        heading = self._uniform(cp.heading, k)
+        commands[:, :2] *= (torch.norm(commands[:, :2], dim=1) > cp.zero_below).unsqueeze(1)
+        if cp.standing_fraction > 0:
+            standing = torch.rand(k, generator=self.generator, device=self.device) < cp.standing_fraction
+            commands *= ~standing.unsqueeze(1)
+            _, _, yaw = roll_pitch_yaw(quat_to_rotmat(self.state.quat[:, ids].t()))
+            heading = torch.where(standing, yaw, heading)
+        self.commands[ids] = commands
+        self.heading[ids] = heading
+
+    def _push_due_robots(self) -> None:
+        rnd = self.params.randomization
+        if not rnd.push_robots:
+            return
+        due = ((self.episode_length_buf % self.push_steps) == 0) & (self.episode_length_buf > 0)
+        ids = due.nonzero(as_tuple=False).flatten()
+        if ids.numel() > 0:
+            self.state.lin_vel[:2, ids] = self._uniform((-rnd.max_push_vel_xy, rnd.max_push_vel_xy), 2, ids.numel())
+
+    def _compute_observations(self, contacts: torch.Tensor) -> None:
+        uniform = torch.rand(self.num_envs, self.noise_columns.numel(), generator=self.generator,
+                             device=self.device)
+        self.policy_obs, self.critic_obs = self._observe(self.state, self.dynamics, self.commands, self.actions,
+                                                         contacts, uniform, self.noise_amplitude,
+                                                         self.noise_columns, self.task)
+
+    # -- checkpointing -------------------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        """Every buffer and the generator state: a resumed run continues bit-exactly."""
+        out: Dict[str, Any] = {"num_envs": self.num_envs, "generator": self.generator.get_state().clone()}
+        out["body"] = {name: t.clone() for name, t in self.state._asdict().items()}
+        out["dynamics"] = {name: t.clone() for name, t in self.dynamics._asdict().items()}
+        out["buffers"] = {name: getattr(self, name).clone() for name in _BUFFERS}
+        return out
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        if int(state.get("num_envs", -1)) != self.num_envs:
+            raise CheckpointError(f"go2-toy: checkpoint env state has num_envs={state.get('num_envs')}, "
+                                  f"this env has {self.num_envs}")
+        with torch.inference_mode():
+            self.state = BodyState(**self._restored(state["body"], self.state._asdict(), "body"))
+            self.dynamics = EnvDynamics(**self._restored(state["dynamics"], self.dynamics._asdict(), "dynamics"))
+            for name, value in self._restored(state["buffers"], {n: getattr(self, n) for n in _BUFFERS},
+                                              "buffers").items():
+                setattr(self, name, value)
+            self.generator.set_state(state["generator"].cpu())
+
+    def _restored(self, saved: Dict[str, Any], current: Dict[str, torch.Tensor], where: str) -> Dict[str, Any]:
+        out = {}
+        for name, now in current.items():
+            if name not in saved:
+                raise CheckpointError(f"go2-toy: checkpoint env state lacks {where}.{name}")
+            value = saved[name]
+            if tuple(value.shape) != tuple(now.shape):
+                raise CheckpointError(f"go2-toy: checkpoint env state {where}.{name} has shape {tuple(value.shape)}, "
+                                      f"this env expects {tuple(now.shape)}")
+            out[name] = value.to(device=self.device, dtype=now.dtype).clone()
+        return out
