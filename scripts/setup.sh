@@ -18,3 +18,7 @@ for dir in plugins/* examples/*; do
 done
 .venv/bin/python -m pip install --quiet --progress-bar off -c constraints.txt "${packages[@]}"
 .venv/bin/fastembody plugins
+# go2-mujoco's `fastembody play --video` renders offscreen through EGL (or OSMesa): system libraries, not pip's
+if ! ldconfig -p 2>/dev/null | grep -q -E "libEGL\.so\.1|libOSMesa\.so"; then
+  echo "note: no libEGL/libOSMesa found: for videos, apt install libegl1 libgl1 (MUJOCO_GL=egl) or libosmesa6 (MUJOCO_GL=osmesa)" >&2
+fi

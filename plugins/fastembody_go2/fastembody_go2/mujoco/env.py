@@ -14,8 +14,7 @@ command (``None`` resumes random commands), ``render(env_id=0)`` returns an RGB 
 import contextlib
 import copy
 import math
-import warnings
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -23,6 +22,7 @@ import torch
 from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
 
 from .. import robot
+from ..compiled import MaybeCompiled
 from ..observations import group_dim, noise_amplitudes
 from ..rewards import RewardShape
 from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
@@ -48,26 +48,6 @@ def _single_torch_thread() -> Iterator[None]:
     finally:
         if previous != 1:
             torch.set_num_threads(previous)
-
-
-class _MaybeCompiled:
-    """``torch.compile(fn)`` when asked and available; eager (with one warning) if compiling fails."""
-
-    def __init__(self, fn: Callable[..., Any], enabled: bool):
-        self.fn = fn
-        self.compiled: Optional[Callable[..., Any]] = None
-        if enabled and hasattr(torch, "compile"):
-            self.compiled = torch.compile(fn, dynamic=False)
-
-    def __call__(self, *args: Any) -> Any:
-        if self.compiled is not None:
-            try:
-                return self.compiled(*args)
-            except Exception as exc:  # no C++ compiler, unsupported platform...: eager is always correct
-                warnings.warn(f"go2-mujoco: torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running "
-                              f"eager (set compile: false to silence)", RuntimeWarning, stacklevel=2)
-                self.compiled = None
-        return self.fn(*args)
 
 
 class Go2MujocoEnv(VectorEnv):
@@ -136,8 +116,8 @@ class Go2MujocoEnv(VectorEnv):
             clip_observations=p.clip_observations,
         )
         self._joint_lower, self._joint_upper = lower, upper
-        self._task_step = _MaybeCompiled(task_step, p.compile)
-        self._observe_terms = _MaybeCompiled(observe, p.compile)
+        self._task_step = MaybeCompiled(task_step, p.compile, "go2-mujoco")
+        self._observe_terms = MaybeCompiled(observe, p.compile, "go2-mujoco")
         self._resample_steps = max(1, int(round(p.commands.resampling_time_s / self.step_dt)))
         self._push_steps = max(1, int(round(p.randomization.push_interval_s / self.step_dt)))
 

@@ -6,13 +6,14 @@ in :mod:`.dynamics` (physics) and :mod:`.task_step` (rewards, terminations, obse
 """
 import math
 import warnings
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
 import torch
 
 from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
 
 from .. import robot
+from ..compiled import MaybeCompiled
 from ..observations import group_dim, noise_amplitudes
 from ..rewards import RewardShape
 from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
@@ -45,26 +46,6 @@ def guard_denormals() -> bool:
                       "fastembody_core.guard_cpu_denormals()) before any other torch work", RuntimeWarning,
                       stacklevel=3)
     return everywhere
-
-
-class _MaybeCompiled:
-    """``torch.compile(fn)`` when asked and available; falls back to eager (with a warning) if compiling fails."""
-
-    def __init__(self, fn: Callable[..., Any], enabled: bool):
-        self.fn = fn
-        self.compiled: Optional[Callable[..., Any]] = None
-        if enabled and hasattr(torch, "compile"):
-            self.compiled = torch.compile(fn, dynamic=False)
-
-    def __call__(self, *args: Any) -> Any:
-        if self.compiled is not None:
-            try:
-                return self.compiled(*args)
-            except Exception as exc:  # no C++ compiler, unsupported platform...: eager is always correct
-                warnings.warn(f"go2-toy: torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running "
-                              f"eager (set compile: false to silence)", RuntimeWarning, stacklevel=2)
-                self.compiled = None
-        return self.fn(*args)
 
 
 class Go2ToyEnv(VectorEnv):
@@ -126,9 +107,9 @@ class Go2ToyEnv(VectorEnv):
         self.noise_amplitude = amplitude[self.noise_columns]
         self.resample_steps = max(1, int(round(params.commands.resampling_time_s / self.step_dt)))
         self.push_steps = max(1, int(round(params.randomization.push_interval_s / self.step_dt)))
-        self._physics = _MaybeCompiled(physics_step, params.compile)
-        self._task_step = _MaybeCompiled(task_step, params.compile)
-        self._observe = _MaybeCompiled(observe, params.compile)
+        self._physics = MaybeCompiled(physics_step, params.compile, "go2-toy")
+        self._task_step = MaybeCompiled(task_step, params.compile, "go2-toy")
+        self._observe = MaybeCompiled(observe, params.compile, "go2-toy")
         self._allocate()
 
     # -- buffers -------------------------------------------------------------------------------------
