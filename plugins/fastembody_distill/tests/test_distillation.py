@@ -53,13 +53,16 @@ def test_imitation_loss_falls_and_student_beats_random(tmp_path, pd_teacher, poi
     assert student > random + 0.8 * (teacher - random), (student, teacher, random)
 
 
-def test_recurrent_student_learns_with_truncated_bptt(tmp_path, pd_teacher, pointmass):
-    params = DistillationParams(teacher_checkpoint=str(pd_teacher), rnn_type="gru", rnn_hidden_size=32,
+@pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
+def test_recurrent_student_learns_with_truncated_bptt(tmp_path, pd_teacher, pointmass, rnn_type):
+    params = DistillationParams(teacher_checkpoint=str(pd_teacher), rnn_type=rnn_type, rnn_hidden_size=32,
                                 history_length=1, gradient_length=5, learning_rate=3e-3, **SMALL)
     algorithm, _ = _train(pointmass(32), params, iterations=8, run_dir=tmp_path / "run")
     losses = _losses(tmp_path / "run")
     assert losses[-1] < 0.5 * losses[0], losses
-    assert algorithm.student.is_recurrent and algorithm.student_state.shape == (1, 32, 32)
+    assert algorithm.student.is_recurrent
+    # one layer of 32 envs x 32 units; an LSTM stacks (h, c) in one tensor
+    assert algorithm.student_state.shape == ((2 if rnn_type == "lstm" else 1), 32, 32)
 
 
 def test_collection_modes_choose_who_acts(pd_teacher, pointmass):
