@@ -9,6 +9,7 @@ from typing import Callable, Dict, NamedTuple, Sequence, Tuple
 import torch
 
 from .task import REWARD_TERMS
+from .toy.kinematics import wrap_to_pi
 
 
 class LocomotionState(NamedTuple):
@@ -191,3 +192,27 @@ def compute_rewards(
         else:
             total = total + value
     return total.clamp(min=0.0) + done_term, per_term
+
+
+def heading_commands(commands: torch.Tensor, heading: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:
+    """legged_gym's heading controller: yaw-rate command ``clip(0.5 wrap(heading - yaw), -1, 1)``."""
+    yaw_rate = (0.5 * wrap_to_pi(heading - yaw)).clamp(-1.0, 1.0)
+    return torch.cat((commands[:, :2], yaw_rate.unsqueeze(-1)), dim=-1)
+
+
+def air_time_step(contacts: torch.Tensor, last_contacts: torch.Tensor, feet_air_time: torch.Tensor, dt: float
+                  ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """legged_gym's contact filter: ``(contact_filt, first_contacts, air time incl. this step)`` per foot."""
+    contact_filt = contacts | last_contacts
+    first_contacts = (feet_air_time > 0.0) & contact_filt
+    return contact_filt, first_contacts, feet_air_time + dt
+
+
+def step_rewards(s: LocomotionState, contact_filt: torch.Tensor, shape: RewardShape, terms: Sequence[str],
+                 scales: Sequence[float], only_positive: bool
+                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(reward, per-term rewards, air time for the next step, velocity-tracking error |v_xy - command|)``."""
+    reward, per_term = compute_rewards(s, shape, terms, scales, only_positive)
+    air_time = s.feet_air_time * ~contact_filt
+    tracking_error = torch.sqrt(((s.commands[:, :2] - s.base_lin_vel[:, :2]) ** 2).sum(-1))
+    return reward, per_term, air_time, tracking_error

@@ -23,14 +23,15 @@ from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
 
 from .. import robot
 from ..compiled import MaybeCompiled
+from ..env_helpers import checked_actions, episode_stats, sample_commands
 from ..observations import group_dim, noise_amplitudes
-from ..rewards import RewardShape
+from ..rewards import RewardShape, heading_commands
 from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
 from ..toy.kinematics import leg_geometry, leg_kinematics, roll_pitch_yaw, quat_to_rotmat, yaw_quat
 from .config import Go2MujocoParams
 from .driver import make_driver
 from .model import NominalDynamics, home_state, load_model, model_layout, set_env_dynamics
-from .task_step import Measured, SensorIndex, TaskConstants, heading_commands, measure, observe, task_step
+from .task_step import Measured, SensorIndex, TaskConstants, measure, observe, task_step
 
 _BUFFERS = ("env_bucket", "bucket_dynamics", "episode_length_buf", "actions", "last_joint_vel", "feet_air_time",
             "last_contacts", "commands", "heading", "friction", "payload", "motor_strength", "episode_sums", "tracking_error_sum", "base_lin_vel",
@@ -173,7 +174,8 @@ class Go2MujocoEnv(VectorEnv):
 
     def step(self, actions: torch.Tensor):
         with torch.inference_mode(), _single_torch_thread():
-            actions = self._checked_actions(actions)
+            actions = checked_actions(actions, self.num_envs, self.num_actions, "cpu", self.params.check_actions,
+                                      self.params.clip_actions, "go2-mujoco")
             targets = actions.numpy().astype(np.float64)[:, self.layout.joint_of_actuator]
             np.multiply(targets, robot.ACTION_SCALE, out=self._ctrl)
             self._ctrl += self._q0_ctrl
@@ -196,7 +198,8 @@ class Go2MujocoEnv(VectorEnv):
             extras: Dict[str, Any] = {"time_outs": time_outs.to(self.device)}
             reset_ids = dones.nonzero(as_tuple=False).flatten()
             if reset_ids.numel() > 0:
-                extras["episode"] = self._episode_stats(reset_ids, m.fallen)
+                extras["episode"] = episode_stats(reset_ids, m.fallen, self.episode_sums, self.episode_length_buf,
+                                                  self.tracking_error_sum, self.reward_terms, self.params.episode_length_s)
                 self._reset_idx(reset_ids)
                 m = self._measure()  # the first observation of the new episodes
             self._resample_due_commands()
@@ -221,29 +224,6 @@ class Go2MujocoEnv(VectorEnv):
             policy = policy + (2.0 * uniform - 1.0) * self._noise_amplitude
         clip = self.params.clip_observations
         self.policy_obs, self.critic_obs = policy.clamp(-clip, clip), obs["critic"].clamp(-clip, clip)
-
-    def _checked_actions(self, actions: torch.Tensor) -> torch.Tensor:
-        if tuple(actions.shape) != (self.num_envs, self.num_actions):
-            raise EnvError(f"go2-mujoco: actions must have shape ({self.num_envs}, {self.num_actions}), "
-                           f"got {tuple(actions.shape)}")
-        actions = actions.detach().to("cpu", torch.float32)
-        if self.params.check_actions:
-            if not bool(torch.isfinite(actions).all()):
-                bad = int((~torch.isfinite(actions)).any(-1).sum())
-                raise EnvError(f"go2-mujoco: NaN/inf in the actions of {bad} env(s); the env state was not changed "
-                               f"(set env.params.check_actions: false to replace them by 0 instead)")
-        else:
-            actions = torch.nan_to_num(actions, nan=0.0, posinf=0.0, neginf=0.0)
-        clip = self.params.clip_actions
-        return actions.clamp(-clip, clip)
-
-    def _episode_stats(self, ids: torch.Tensor, fallen: torch.Tensor) -> Dict[str, torch.Tensor]:
-        sums = self.episode_sums[ids].mean(0) / self.params.episode_length_s
-        stats = {f"rew_{name}": sums[i] for i, name in enumerate(self.reward_terms)}
-        lengths = self.episode_length_buf[ids].clamp(min=1).to(torch.float32)
-        stats["fall_rate"] = fallen[ids].to(torch.float32).mean()
-        stats["lin_vel_tracking_error"] = (self.tracking_error_sum[ids] / lengths).mean()
-        return stats
 
     def _reset_idx(self, ids: torch.Tensor) -> None:
         """New dynamics and initial state (go2-toy's distribution) for the envs ``ids``."""
@@ -292,14 +272,9 @@ class Go2MujocoEnv(VectorEnv):
         if self.fixed_command is not None:
             self.commands[ids] = torch.tensor(self.fixed_command, dtype=torch.float32)
             return
-        cp, k = self.params.commands, ids.numel()
-        commands = torch.stack((self._uniform(cp.lin_vel_x, k), self._uniform(cp.lin_vel_y, k),
-                                self._uniform(cp.ang_vel_yaw, k)), dim=-1)
-        heading = self._uniform(cp.heading, k)
-        commands[:, :2] *= (torch.norm(commands[:, :2], dim=1) > cp.zero_below).unsqueeze(1)
-        if cp.standing_fraction > 0:
-            standing = torch.rand(k, generator=self.generator) < cp.standing_fraction
-            commands *= ~standing.unsqueeze(1)
+        commands, heading, standing = sample_commands(self.params.commands, ids.numel(), self._uniform, self.generator,
+                                                      "cpu")
+        if standing is not None:
             quat = torch.from_numpy(self.state[ids.numpy()][:, self.index.base_quat]).float()
             _, _, yaw = roll_pitch_yaw(quat_to_rotmat(quat))
             heading = torch.where(standing, yaw, heading)

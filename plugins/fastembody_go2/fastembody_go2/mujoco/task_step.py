@@ -10,9 +10,8 @@ import numpy as np
 import torch
 
 from ..observations import ObservationInputs, concat_terms, term_values
-from ..rewards import LocomotionState, RewardShape, compute_rewards
+from ..rewards import LocomotionState, RewardShape, air_time_step, step_rewards
 from ..task import CRITIC_TERMS, POLICY_TERMS
-from ..toy.kinematics import wrap_to_pi
 from .model import ModelLayout
 
 FOOT_CONTACT_THRESHOLD = 1.0
@@ -188,12 +187,6 @@ class StepOutput(NamedTuple):
     tracking_error: torch.Tensor
 
 
-def heading_commands(commands: torch.Tensor, heading: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:
-    """legged_gym's heading controller: yaw-rate command ``clip(0.5 wrap(heading - yaw), -1, 1)``."""
-    yaw_rate = (0.5 * wrap_to_pi(heading - yaw)).clamp(-1.0, 1.0)
-    return torch.cat((commands[:, :2], yaw_rate.unsqueeze(-1)), dim=-1)
-
-
 def task_step(
     m: Measured,
     actions: torch.Tensor,
@@ -205,9 +198,8 @@ def task_step(
     c: TaskConstants,
 ) -> StepOutput:
     """Contacts and air time, rewards and tracking error after the physics of one policy step (legged_gym)."""
-    contact_filt = m.foot_contacts | last_contacts
-    first_contacts = (feet_air_time > 0.0) & contact_filt
-    air_time = feet_air_time + c.reward_shape.dt
+    contact_filt, first_contacts, air_time = air_time_step(m.foot_contacts, last_contacts, feet_air_time,
+                                                           c.reward_shape.dt)
     state = LocomotionState(
         base_lin_vel=m.base_lin_vel,
         base_ang_vel=m.base_ang_vel,
@@ -230,10 +222,8 @@ def task_step(
         collisions=m.collisions,
         terminated=m.fallen,
     )
-    reward, per_term = compute_rewards(state, c.reward_shape, c.reward_terms, c.reward_scales,
-                                       c.only_positive_rewards)
-    air_time = air_time * ~contact_filt
-    tracking_error = torch.sqrt(((commands[:, :2] - m.base_lin_vel[:, :2]) ** 2).sum(-1))
+    reward, per_term, air_time, tracking_error = step_rewards(state, contact_filt, c.reward_shape, c.reward_terms,
+                                                              c.reward_scales, c.only_positive_rewards)
     return StepOutput(reward, per_term, commands, air_time, tracking_error)
 
 

@@ -10,10 +10,11 @@ from typing import Any, Dict, Optional
 
 import torch
 
-from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
+from fastembody_core import CheckpointError, RunContext, VectorEnv
 
 from .. import robot
 from ..compiled import MaybeCompiled
+from ..env_helpers import checked_actions, episode_stats, sample_commands
 from ..observations import group_dim, noise_amplitudes
 from ..rewards import RewardShape
 from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
@@ -156,7 +157,8 @@ class Go2ToyEnv(VectorEnv):
 
     def step(self, actions: torch.Tensor):
         with torch.inference_mode():
-            actions = self._checked_actions(actions)
+            actions = checked_actions(actions, self.num_envs, self.num_actions, self.device, self.params.check_actions,
+                                      self.params.clip_actions, "go2-toy")
             targets = joints_to_soa(self.default_joint_pos + robot.ACTION_SCALE * actions)
             last_joint_vel = self.state.joint_vel
             self.state, torques, forces = self._physics(self.state, targets, self.dynamics, self.model,
@@ -173,7 +175,8 @@ class Go2ToyEnv(VectorEnv):
             extras: Dict[str, Any] = {"time_outs": time_outs}
             reset_ids = dones.nonzero(as_tuple=False).flatten()
             if reset_ids.numel() > 0:
-                extras["episode"] = self._episode_stats(reset_ids, out.terminated)
+                extras["episode"] = episode_stats(reset_ids, out.terminated, self.episode_sums, self.episode_length_buf,
+                                                  self.tracking_error_sum, self.reward_terms, self.params.episode_length_s)
                 self._reset_idx(reset_ids)
             self._resample_due_commands()
             self._push_due_robots()
@@ -182,30 +185,6 @@ class Go2ToyEnv(VectorEnv):
         return self.get_observations(), reward, dones, extras
 
     # -- internals -----------------------------------------------------------------------------------
-    def _checked_actions(self, actions: torch.Tensor) -> torch.Tensor:
-        if actions.shape != (self.num_envs, self.num_actions):
-            raise EnvError(f"go2-toy: actions must have shape ({self.num_envs}, {self.num_actions}), "
-                           f"got {tuple(actions.shape)}")
-        actions = actions.to(device=self.device, dtype=torch.float32)
-        if self.params.check_actions:
-            if not bool(torch.isfinite(actions).all()):
-                bad = int((~torch.isfinite(actions)).any(-1).sum())
-                raise EnvError(f"go2-toy: NaN/inf in the actions of {bad} env(s); the env state was not changed "
-                               f"(set env.params.check_actions: false to replace them by 0 instead)")
-        else:
-            actions = torch.nan_to_num(actions, nan=0.0, posinf=0.0, neginf=0.0)
-        clip = self.params.clip_actions
-        return actions.clamp(-clip, clip)
-
-    def _episode_stats(self, ids: torch.Tensor, terminated: torch.Tensor) -> Dict[str, torch.Tensor]:
-        seconds = self.params.episode_length_s
-        sums = self.episode_sums[ids].mean(0) / seconds
-        stats = {f"rew_{name}": sums[i] for i, name in enumerate(self.reward_terms)}
-        lengths = self.episode_length_buf[ids].clamp(min=1).to(torch.float32)
-        stats["fall_rate"] = terminated[ids].to(torch.float32).mean()
-        stats["lin_vel_tracking_error"] = (self.tracking_error_sum[ids] / lengths).mean()
-        return stats
-
     def _reset_idx(self, ids: torch.Tensor) -> None:
         k, dev, rnd = ids.numel(), self.device, self.params.randomization
         friction = self._uniform(rnd.friction_range, k)
@@ -237,14 +216,9 @@ class Go2ToyEnv(VectorEnv):
             self._resample_commands(ids)
 
     def _resample_commands(self, ids: torch.Tensor) -> None:
-        cp, k = self.params.commands, ids.numel()
-        commands = torch.stack((self._uniform(cp.lin_vel_x, k), self._uniform(cp.lin_vel_y, k),
-                                self._uniform(cp.ang_vel_yaw, k)), dim=-1)
-        heading = self._uniform(cp.heading, k)
-        commands[:, :2] *= (torch.norm(commands[:, :2], dim=1) > cp.zero_below).unsqueeze(1)
-        if cp.standing_fraction > 0:
-            standing = torch.rand(k, generator=self.generator, device=self.device) < cp.standing_fraction
-            commands *= ~standing.unsqueeze(1)
+        commands, heading, standing = sample_commands(self.params.commands, ids.numel(), self._uniform, self.generator,
+                                                      self.device)
+        if standing is not None:
             _, _, yaw = roll_pitch_yaw(quat_to_rotmat(self.state.quat[:, ids].t()))
             heading = torch.where(standing, yaw, heading)
         self.commands[ids] = commands

@@ -9,11 +9,11 @@ import torch
 
 from .. import robot
 from ..observations import ObservationInputs, concat_terms, term_values
-from ..rewards import LocomotionState, RewardShape, compute_rewards
+from ..rewards import LocomotionState, RewardShape, air_time_step, heading_commands, step_rewards
 from ..task import CRITIC_TERMS, POLICY_TERMS
 from .dynamics import BodyState, EnvDynamics, joints_to_aos
 from .kinematics import cross_components, leg_kinematics_components, rotate_components, rotate_inverse_components
-from .kinematics import rotmat_components, wrap_to_pi
+from .kinematics import rotmat_components
 
 KNEE_RADIUS = 0.02
 """A knee closer than this to the ground counts as a thigh/calf collision [m]."""
@@ -114,12 +114,9 @@ def task_step(
     """
     m = measure(s, c)
     if c.heading_command:
-        yaw_rate = (0.5 * wrap_to_pi(heading - m.yaw)).clamp(-1.0, 1.0)
-        commands = torch.cat((commands[:, :2], yaw_rate.unsqueeze(-1)), dim=-1)
+        commands = heading_commands(commands, heading, m.yaw)
     contacts = foot_forces[2].t() > CONTACT_FORCE_THRESHOLD
-    contact_filt = contacts | last_contacts
-    first_contacts = (feet_air_time > 0.0) & contact_filt
-    air_time = feet_air_time + c.reward_shape.dt
+    contact_filt, first_contacts, air_time = air_time_step(contacts, last_contacts, feet_air_time, c.reward_shape.dt)
     state = LocomotionState(
         base_lin_vel=m.base_lin_vel,
         base_ang_vel=m.base_ang_vel,
@@ -142,10 +139,8 @@ def task_step(
         collisions=(m.knee_height < KNEE_RADIUS).sum(-1).to(s.pos.dtype),
         terminated=m.fallen,
     )
-    reward, per_term = compute_rewards(state, c.reward_shape, c.reward_terms, c.reward_scales,
-                                       c.only_positive_rewards)
-    air_time = air_time * ~contact_filt
-    tracking_error = torch.sqrt(((commands[:, :2] - m.base_lin_vel[:, :2]) ** 2).sum(-1))
+    reward, per_term, air_time, tracking_error = step_rewards(state, contact_filt, c.reward_shape, c.reward_terms,
+                                                              c.reward_scales, c.only_positive_rewards)
     return StepOutput(reward, per_term, m.fallen, commands, air_time, contacts, tracking_error)
 
 

@@ -1,0 +1,50 @@
+"""Tensor helpers every Go2 env shares: action checking, episode statistics, command sampling."""
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+import torch
+
+from fastembody_core import EnvError
+
+
+def checked_actions(actions: torch.Tensor, num_envs: int, num_actions: int, device: Any, check: bool, clip: float,
+                    env: str) -> torch.Tensor:
+    """Float32 actions on ``device``, clipped to ±``clip``; NaN/inf raise EnvError (``check``) or become 0."""
+    if tuple(actions.shape) != (num_envs, num_actions):
+        raise EnvError(f"{env}: actions must have shape ({num_envs}, {num_actions}), got {tuple(actions.shape)}")
+    actions = actions.detach().to(device=device, dtype=torch.float32)
+    if check:
+        if not bool(torch.isfinite(actions).all()):
+            bad = int((~torch.isfinite(actions)).any(-1).sum())
+            raise EnvError(f"{env}: NaN/inf in the actions of {bad} env(s); the env state was not changed "
+                           f"(set env.params.check_actions: false to replace them by 0 instead)")
+    else:
+        actions = torch.nan_to_num(actions, nan=0.0, posinf=0.0, neginf=0.0)
+    return actions.clamp(-clip, clip)
+
+
+def episode_stats(ids: torch.Tensor, terminated: torch.Tensor, episode_sums: torch.Tensor,
+                  episode_length_buf: torch.Tensor, tracking_error_sum: torch.Tensor, reward_terms: Sequence[str],
+                  episode_length_s: float) -> Dict[str, torch.Tensor]:
+    """``extras["episode"]`` of the envs ``ids`` that just finished: per-term reward per second, fall rate and
+    mean velocity-tracking error."""
+    sums = episode_sums[ids].mean(0) / episode_length_s
+    stats = {f"rew_{name}": sums[i] for i, name in enumerate(reward_terms)}
+    lengths = episode_length_buf[ids].clamp(min=1).to(torch.float32)
+    stats["fall_rate"] = terminated[ids].to(torch.float32).mean()
+    stats["lin_vel_tracking_error"] = (tracking_error_sum[ids] / lengths).mean()
+    return stats
+
+
+def sample_commands(cp: Any, k: int, uniform: Callable[..., torch.Tensor], generator: torch.Generator,
+                    device: Any) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """``(commands [k, 3], heading [k], standing [k] or None)`` drawn from the ``commands`` params ``cp``:
+    |v_xy| below ``zero_below`` becomes 0; a ``standing_fraction`` of the envs gets a zero command (the caller
+    sets their heading to the current yaw)."""
+    commands = torch.stack((uniform(cp.lin_vel_x, k), uniform(cp.lin_vel_y, k), uniform(cp.ang_vel_yaw, k)), dim=-1)
+    heading = uniform(cp.heading, k)
+    commands[:, :2] *= (torch.norm(commands[:, :2], dim=1) > cp.zero_below).unsqueeze(1)
+    standing = None
+    if cp.standing_fraction > 0:
+        standing = torch.rand(k, generator=generator, device=device) < cp.standing_fraction
+        commands *= ~standing.unsqueeze(1)
+    return commands, heading, standing
