@@ -3,21 +3,15 @@
 The task blocks (``commands``, ``rewards``, ``randomization``) are go2-toy's own dataclasses, so one config
 section moves between the two envs unchanged; only ``physics`` and the stepping settings differ.
 """
-import math
 from dataclasses import dataclass, field
 from typing import Optional
 
 from fastembody_core import ConfigError
 
 from .. import robot
-from ..toy.config import CommandParams, RandomizationParams, RewardParams
+from ..toy.config import CommandParams, RandomizationParams, RewardParams, check_positive
 
 DRIVERS = ("auto", "rollout", "threads")
-
-
-def _check_positive(value: float, key: str, allow_zero: bool = False) -> None:
-    if not (value >= 0 if allow_zero else value > 0) or not math.isfinite(value):
-        raise ConfigError(f"must be {'>= 0' if allow_zero else '> 0'}, got {value}", key=key)
 
 
 @dataclass
@@ -47,9 +41,9 @@ class MujocoPhysicsParams:
 
     def __post_init__(self) -> None:
         for name in ("kp", "knee_torque_limit", "impratio"):
-            _check_positive(getattr(self, name), name)
+            check_positive(getattr(self, name), name)
         for name in ("kd", "joint_damping", "joint_friction", "armature"):
-            _check_positive(getattr(self, name), name, allow_zero=True)
+            check_positive(getattr(self, name), name, allow_zero=True)
 
 
 @dataclass
@@ -108,10 +102,10 @@ class Go2MujocoParams:
                               key="dynamics_buckets")
         if self.driver not in DRIVERS:
             raise ConfigError(f"unknown driver {self.driver!r}; use one of {', '.join(DRIVERS)}", key="driver")
-        _check_positive(self.episode_length_s, "episode_length_s")
-        _check_positive(self.noise_level, "noise_level", allow_zero=True)
+        check_positive(self.episode_length_s, "episode_length_s")
+        check_positive(self.noise_level, "noise_level", allow_zero=True)
         for name in ("clip_actions", "clip_observations", "max_roll", "max_pitch"):
-            _check_positive(getattr(self, name), name)
+            check_positive(getattr(self, name), name)
         for name, kind in (("commands", CommandParams), ("rewards", RewardParams),
                            ("randomization", RandomizationParams), ("physics", MujocoPhysicsParams)):
             value = getattr(self, name)

@@ -21,7 +21,8 @@ def _check_range(value: Tuple[float, float], key: str, low: float = -math.inf) -
     return (lo, hi)
 
 
-def _check_positive(value: float, key: str, allow_zero: bool = False) -> None:
+def check_positive(value: float, key: str, allow_zero: bool = False) -> None:
+    """ConfigError naming ``key`` unless ``value`` is finite and > 0 (>= 0 with ``allow_zero``)."""
     if not (value >= 0 if allow_zero else value > 0) or not math.isfinite(value):
         raise ConfigError(f"must be {'>= 0' if allow_zero else '> 0'}, got {value}", key=key)
 
@@ -52,8 +53,8 @@ class CommandParams:
         self.lin_vel_y = _check_range(self.lin_vel_y, "lin_vel_y")
         self.ang_vel_yaw = _check_range(self.ang_vel_yaw, "ang_vel_yaw")
         self.heading = _check_range(self.heading, "heading")
-        _check_positive(self.resampling_time_s, "resampling_time_s")
-        _check_positive(self.zero_below, "zero_below", allow_zero=True)
+        check_positive(self.resampling_time_s, "resampling_time_s")
+        check_positive(self.zero_below, "zero_below", allow_zero=True)
         if not 0.0 <= self.standing_fraction <= 1.0:
             raise ConfigError(f"must be in [0, 1], got {self.standing_fraction}", key="standing_fraction")
 
@@ -94,10 +95,10 @@ class RewardParams:
             if not math.isfinite(merged[name]):
                 raise ConfigError(f"must be finite, got {value!r}", key=f"scales.{name}")
         self.scales = merged
-        _check_positive(self.tracking_sigma, "tracking_sigma")
+        check_positive(self.tracking_sigma, "tracking_sigma")
         if not 0.0 < self.soft_dof_pos_limit <= 1.0:
             raise ConfigError(f"must be in (0, 1], got {self.soft_dof_pos_limit}", key="soft_dof_pos_limit")
-        _check_positive(self.feet_air_time_target, "feet_air_time_target", allow_zero=True)
+        check_positive(self.feet_air_time_target, "feet_air_time_target", allow_zero=True)
 
 
 @dataclass
@@ -126,9 +127,9 @@ class RandomizationParams:
         self.payload_mass_range = _check_range(self.payload_mass_range, "payload_mass_range", low=-5.0)
         self.motor_strength_range = _check_range(self.motor_strength_range, "motor_strength_range", low=0.0)
         self.init_joint_pos_scale = _check_range(self.init_joint_pos_scale, "init_joint_pos_scale", low=0.0)
-        _check_positive(self.push_interval_s, "push_interval_s")
-        _check_positive(self.max_push_vel_xy, "max_push_vel_xy", allow_zero=True)
-        _check_positive(self.init_base_vel, "init_base_vel", allow_zero=True)
+        check_positive(self.push_interval_s, "push_interval_s")
+        check_positive(self.max_push_vel_xy, "max_push_vel_xy", allow_zero=True)
+        check_positive(self.init_base_vel, "init_base_vel", allow_zero=True)
 
 
 @dataclass
@@ -156,9 +157,9 @@ class PhysicsParams:
 
     def __post_init__(self) -> None:
         for name in ("kp", "knee_torque_limit", "ground_stiffness", "tangential_stiffness"):
-            _check_positive(getattr(self, name), name)
+            check_positive(getattr(self, name), name)
         for name in ("kd", "ground_damping", "tangential_damping", "joint_damping", "joint_friction"):
-            _check_positive(getattr(self, name), name, allow_zero=True)
+            check_positive(getattr(self, name), name, allow_zero=True)
 
 
 @dataclass
@@ -199,12 +200,12 @@ class Go2ToyParams:
     def __post_init__(self) -> None:
         if isinstance(self.num_envs, bool) or not isinstance(self.num_envs, int) or self.num_envs < 1:
             raise ConfigError(f"must be an integer >= 1, got {self.num_envs!r}", key="num_envs")
-        _check_positive(self.episode_length_s, "episode_length_s")
-        _check_positive(self.noise_level, "noise_level", allow_zero=True)
-        _check_positive(self.clip_actions, "clip_actions")
-        _check_positive(self.clip_observations, "clip_observations")
-        _check_positive(self.max_roll, "max_roll")
-        _check_positive(self.max_pitch, "max_pitch")
+        check_positive(self.episode_length_s, "episode_length_s")
+        check_positive(self.noise_level, "noise_level", allow_zero=True)
+        check_positive(self.clip_actions, "clip_actions")
+        check_positive(self.clip_observations, "clip_observations")
+        check_positive(self.max_roll, "max_roll")
+        check_positive(self.max_pitch, "max_pitch")
         for name, kind in (("commands", CommandParams), ("rewards", RewardParams),
                            ("randomization", RandomizationParams), ("physics", PhysicsParams)):
             value = getattr(self, name)
