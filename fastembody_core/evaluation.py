@@ -31,6 +31,15 @@ def _env_num_envs(experiment: Any) -> Optional[int]:
     return value if isinstance(value, int) else None
 
 
+def load_checkpoint_for(path: Path, experiment: Any, device: Any, where: str = "the run") -> Dict[str, Any]:
+    """Load checkpoint ``path`` for ``experiment``; CheckpointError if another algorithm wrote it."""
+    payload = load_checkpoint(path, map_location=device)
+    if payload["algorithm"] != experiment.algorithm.name:
+        raise CheckpointError(f"{path} was written by algorithm {payload['algorithm']!r} but {where} uses "
+                              f"{experiment.algorithm.name!r}")
+    return payload
+
+
 def load_run(
     run_dir: PathLike,
     checkpoint: Optional[Union[PathLike, int]] = None,
@@ -56,12 +65,7 @@ def load_run(
     if num_envs is not None and num_envs != configured:
         experiment = load_experiment(config_path, overrides + [f"env.params.num_envs={int(num_envs)}"])
     ctx = make_context(experiment, run_dir=None, resume=False)
-    payload = load_checkpoint(path, map_location=ctx.device)
-    if payload["algorithm"] != experiment.algorithm.name:
-        raise CheckpointError(
-            f"{path} was written by algorithm {payload['algorithm']!r} but {config_path} uses "
-            f"{experiment.algorithm.name!r}"
-        )
+    payload = load_checkpoint_for(path, experiment, ctx.device, where=str(config_path))
     env, algorithm = build_env_and_algorithm(experiment, ctx)
     try:
         algorithm.load_state_dict(payload["algorithm_state"])

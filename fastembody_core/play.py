@@ -109,15 +109,12 @@ class _CheckpointPolicy:
     """``algorithm.act_inference`` of the run's checkpoint."""
 
     def __init__(self, experiment: Any, env: Any, ctx: Any, run_dir: Path, checkpoint: Any):
-        from .checkpoint import load_checkpoint, resolve_checkpoint
-        from .errors import CheckpointError
+        from .checkpoint import resolve_checkpoint
+        from .evaluation import load_checkpoint_for
         from .pipeline import build_algorithm
 
         self.path = resolve_checkpoint(run_dir, checkpoint)
-        payload = load_checkpoint(self.path, map_location=ctx.device)
-        if payload["algorithm"] != experiment.algorithm.name:
-            raise CheckpointError(f"{self.path} was written by algorithm {payload['algorithm']!r} but the run "
-                                  f"uses {experiment.algorithm.name!r}")
+        payload = load_checkpoint_for(self.path, experiment, ctx.device)
         self.algorithm = build_algorithm(experiment, env, ctx)
         self.algorithm.load_state_dict(payload["algorithm_state"])
         self.algorithm.eval_mode()
