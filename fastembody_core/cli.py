@@ -63,6 +63,7 @@ def run(ctx: click.Context, config: Path, overrides: Sequence[str], run_dir: Opt
         nproc: int) -> None:
     """Train the experiment described by CONFIG (YAML or JSON)."""
     from .config import load_experiment
+    from .distributed import exit_worker, world_size_from_env
     from .pipeline import run_experiment
 
     experiment = load_experiment(config, overrides)  # validate here, before any worker starts
@@ -72,6 +73,8 @@ def run(ctx: click.Context, config: Path, overrides: Sequence[str], run_dir: Opt
     summary = run_experiment(experiment, run_dir=run_dir, resume=resume, debug=ctx.obj["debug"])
     if os.environ.get("RANK", "0") == "0":
         click.echo(f"Run finished: {summary.get('run_dir')}")
+    if world_size_from_env() > 1:  # a torchrun worker whose run is complete and saved
+        exit_worker(0)
 
 
 def _launch_torchrun(nproc: int, config: Path, overrides: Sequence[str], run_dir: Optional[Path], resume: bool,

@@ -130,6 +130,7 @@ def run_experiment(
     preload_modules(experiment)
     # Under torchrun: join the process group before anything collective; rank 0 picks the run directory.
     owns_group = init_distributed(resolve_device(experiment.device))
+    finished = False
     try:
         run_dir = Path(broadcast_object(str(resolve_run_dir(experiment, run_dir, resume))))
         ctx = make_context(experiment, run_dir=run_dir, resume=resume, debug=debug)
@@ -141,8 +142,9 @@ def run_experiment(
             summary = dict(trainer.train() or {})
         finally:
             env.close()
+        finished = True
     finally:
         if owns_group:
-            destroy_distributed()
+            destroy_distributed(wait_for_all=finished)
     summary["run_dir"] = str(run_dir)
     return summary

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from fastembody_core import EnvSpec, RunContext, get_registry
-from fastembody_core.distributed import destroy_distributed, init_distributed
+from fastembody_core.distributed import destroy_distributed, exit_worker, init_distributed
 
 TOTAL_ENVS, STEPS, OBS_DIM, NUM_ACTIONS, ITERATIONS = 8, 6, 5, 2, 2
 
@@ -57,7 +57,9 @@ def main(out: Path) -> None:
     state = {"actor": ppo.actor.state_dict(), "critic": ppo.critic.state_dict(), "lr": ppo.learning_rate,
              "kl": [s["kl"] for s in stats]}
     torch.save(state, out / f"rank{rank}.pt")
-    destroy_distributed()
+    destroy_distributed(wait_for_all=True)
+    if world > 1:
+        exit_worker(0)
 
 
 if __name__ == "__main__":

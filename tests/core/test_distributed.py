@@ -89,3 +89,9 @@ def test_two_process_run_writes_once_and_resumes(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     rows, _ = _returns(run_dir)
     assert [r["iteration"] for r in rows[-2:]] == [31, 32] and len(rows) == 32
+
+
+def test_exit_worker_flushes_and_exits_with_the_code():
+    code = "import sys; from fastembody_core.distributed import exit_worker; print('done', end=''); exit_worker(3)"
+    out = _run([sys.executable, "-c", code], timeout=60)
+    assert out.returncode == 3 and out.stdout == "done"
