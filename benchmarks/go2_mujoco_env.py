@@ -3,7 +3,8 @@
 "env" is ``Go2MujocoEnv.step`` with random actions U(-1, 1): everything (physics, observations, rewards,
 falls and resets, randomisation). "raw" is the floor under it: the very same physics work replayed without
 the env, i.e. every (state, PD target) batch the env handed to MuJoCo during its timed run, stepped again
-4 x 5 ms through ``mujoco.rollout`` on the same threads and the same per-env MjModels, and nothing else. "raw
+4 x 5 ms on the same per-env MjModels and nothing else, back to back, both through the env's driver and
+through MuJoCo's own thread pool (``Rollout(nthread=N)``); the faster of the two counts. "raw
 random" is plain stepping from the standing pose with random targets (fallen robots put back by one NumPy
 assignment), for reference; its states differ from the env's, so its cost does too. Also shown: single-model
 ``mj_step`` physics steps/s on one thread (the per-core cost). Repeats are interleaved and the best of each
@@ -90,9 +91,27 @@ def env_rate(n: int, nthread: int, driver: str, seconds: float) -> Tuple[float, 
             replay.step(state, ctrl, robot.DECIMATION, out_state, out_sensors)
         raw_steps_per_s = len(inputs) * n / (time.perf_counter() - start)
         replay.close()
-        return env_steps_per_s, raw_steps_per_s
+        return env_steps_per_s, max(raw_steps_per_s, pool_replay_rate(env.models, inputs, nthread))
     finally:
         env.close()
+
+
+def pool_replay_rate(models: List[Any], inputs: List[Tuple[np.ndarray, np.ndarray]], nthread: int) -> float:
+    """The same inputs through MuJoCo's own thread pool (``Rollout(nthread=N)``, its default chunking)."""
+    from mujoco import rollout
+
+    n, model = len(models), models[0]
+    datas = [mujoco.MjData(model) for _ in range(nthread)]
+    ctrl3 = np.empty((n, robot.DECIMATION, model.nu))
+    states = np.empty((n, robot.DECIMATION, inputs[0][0].shape[1]))
+    sensors = np.empty((n, robot.DECIMATION, model.nsensordata))
+    with rollout.Rollout(nthread=nthread) as pool:
+        start = time.perf_counter()
+        for state, ctrl in inputs:
+            ctrl3[:] = ctrl[:, None, :]
+            pool.rollout(models, datas, state, ctrl3, nstep=robot.DECIMATION, state=states, sensordata=sensors,
+                         skip_checks=True)
+        return len(inputs) * n / (time.perf_counter() - start)
 
 
 def single_model_rate(seconds: float, physics) -> float:

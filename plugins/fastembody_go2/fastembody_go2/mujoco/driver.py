@@ -7,8 +7,8 @@ state and the sensor values of the last step (MuJoCo computes sensors at the sta
 final state by one physics step). The warm-start accelerations start from zero at every call, so the result
 does not depend on which thread ran which env.
 
-* :class:`RolloutDriver` uses ``mujoco.rollout.Rollout`` (MuJoCo >= 3.3): one call into C++ per policy step,
-  which spreads the envs over ``nthread`` threads;
+* :class:`RolloutDriver` uses ``mujoco.rollout.Rollout`` (MuJoCo >= 3.3): per policy step, one call into C++
+  per thread, each on its slice of the envs;
 * :class:`ThreadPoolDriver` works with any MuJoCo 3: a Python thread pool over chunks of envs; ``mj_step``
   releases the GIL, so the threads run in parallel while Python only loops once per env per policy step.
 """
@@ -31,7 +31,14 @@ def default_nthread() -> int:
 
 
 class RolloutDriver:
-    """``mujoco.rollout.Rollout`` with a persistent thread pool."""
+    """``mujoco.rollout`` on ``nthread`` contiguous slices of the envs, one slice per thread.
+
+    The calling thread steps the first slice and ``nthread - 1`` Python threads the others, each with its own
+    single-threaded ``Rollout`` (which releases the GIL). MuJoCo's own pool (``Rollout(nthread=N)``) balances
+    finer chunks, but when the caller has just run Python (as an env does between policy steps) its next
+    call ran ~20 % slower on the 2-core dev machine (10.6 vs 8.9 ms at 256 envs), while slices keep the
+    back-to-back speed.
+    """
 
     name = "rollout"
 
@@ -40,11 +47,21 @@ class RolloutDriver:
         from mujoco import rollout
 
         self.models = models
-        self.nthread = int(nthread)
-        self._pool = rollout.Rollout(nthread=self.nthread)
-        self._datas = [mujoco.MjData(self.models[0]) for _ in range(max(1, self.nthread))]
-        self._chunk = max(1, len(self.models) // (4 * max(1, self.nthread)))
+        n = len(self.models)
+        self.nthread = max(1, min(int(nthread), n))
+        bounds = np.linspace(0, n, self.nthread + 1).astype(int)
+        self._slices: List[Tuple[int, int]] = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        self._rollouts = [rollout.Rollout(nthread=0) for _ in self._slices]
+        self._datas = [[mujoco.MjData(self.models[0])] for _ in self._slices]
+        self._pool = ThreadPoolExecutor(max_workers=self.nthread - 1) if self.nthread > 1 else None
         self._ctrl = self._states = self._sensors = None
+
+    def _run(self, k: int, state: np.ndarray, nstep: int) -> None:
+        lo, hi = self._slices[k]
+        self._rollouts[k].rollout(
+            self.models[lo:hi], self._datas[k], state[lo:hi], self._ctrl[lo:hi], nstep=nstep,
+            state=self._states[lo:hi], sensordata=self._sensors[lo:hi], skip_checks=True,
+        )
 
     def step(self, state: np.ndarray, ctrl: np.ndarray, nstep: int, out_state: np.ndarray,
              out_sensors: np.ndarray) -> None:
@@ -56,17 +73,24 @@ class RolloutDriver:
             self._states = np.empty((n, nstep, state.shape[1]))
             self._sensors = np.empty((n, nstep, model.nsensordata))
         self._ctrl[:] = ctrl[:, None, :]
-        self._pool.rollout(
-            self.models, self._datas, np.ascontiguousarray(state), self._ctrl, nstep=nstep, state=self._states,
-            sensordata=self._sensors, skip_checks=True, chunk_size=self._chunk,
-        )
+        state = np.ascontiguousarray(state)
+        futures = [self._pool.submit(self._run, k, state, nstep) for k in range(1, len(self._slices))] \
+            if self._pool is not None else []
+        try:
+            self._run(0, state, nstep)
+        finally:
+            for future in futures:
+                future.result()
         out_state[:] = self._states[:, -1]
         out_sensors[:] = self._sensors[:, -1]
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.close()
+            self._pool.shutdown(wait=True)
             self._pool = None
+        for r in self._rollouts:
+            r.close()
+        self._rollouts = []
 
 
 class ThreadPoolDriver:

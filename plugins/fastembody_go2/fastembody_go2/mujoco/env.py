@@ -25,13 +25,13 @@ from .. import robot
 from ..compiled import MaybeCompiled
 from ..env_helpers import checked_actions, episode_stats, sample_commands
 from ..observations import group_dim, noise_amplitudes
-from ..rewards import RewardShape, heading_commands
+from ..rewards import RewardShape
 from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
 from ..toy.kinematics import leg_geometry, leg_kinematics, roll_pitch_yaw, quat_to_rotmat, yaw_quat
 from .config import Go2MujocoParams
 from .driver import make_driver
 from .model import NominalDynamics, home_state, load_model, model_layout, set_env_dynamics
-from .task_step import Measured, SensorIndex, TaskConstants, measure, observe, task_step
+from .task_step import Columns, Measured, SensorIndex, TaskConstants, measure, observe, post_physics
 
 _BUFFERS = ("env_bucket", "bucket_dynamics", "episode_length_buf", "actions", "last_joint_vel", "feet_air_time",
             "last_contacts", "commands", "heading", "friction", "payload", "motor_strength", "episode_sums", "tracking_error_sum", "base_lin_vel",
@@ -73,6 +73,7 @@ class Go2MujocoEnv(VectorEnv):
         if self.layout.nstate != 1 + self.layout.nq + self.layout.nv:
             raise EnvError("go2-mujoco needs a model whose FULLPHYSICS state is (time, qpos, qvel) only")
         self.index = SensorIndex.of(self.layout)
+        self._columns = Columns.of(self.index)
         self.nominal = NominalDynamics.of(self.model, self.layout)
         buckets = p.dynamics_buckets
         self._bucket_models = [copy.copy(self.model) for _ in range(buckets or n)]
@@ -117,7 +118,8 @@ class Go2MujocoEnv(VectorEnv):
             clip_observations=p.clip_observations,
         )
         self._joint_lower, self._joint_upper = lower, upper
-        self._task_step = MaybeCompiled(task_step, p.compile, "go2-mujoco")
+        self._post_physics = MaybeCompiled(post_physics, p.compile, "go2-mujoco")
+        self._measure_state = MaybeCompiled(measure, p.compile, "go2-mujoco")
         self._observe_terms = MaybeCompiled(observe, p.compile, "go2-mujoco")
         self._resample_steps = max(1, int(round(p.commands.resampling_time_s / self.step_dt)))
         self._push_steps = max(1, int(round(p.randomization.push_interval_s / self.step_dt)))
@@ -183,12 +185,11 @@ class Go2MujocoEnv(VectorEnv):
             self.state, self._next_state = self._next_state, self.state
             self.sensors, self._next_sensors = self._next_sensors, self.sensors
             self.episode_length_buf += 1
-            m = self._measure()
-            commands = self.commands
-            if self.constants.heading_command and self.fixed_command is None:
-                commands = heading_commands(commands, self.heading, m.yaw)
-            out = self._task_step(m, actions, self.actions, self.last_joint_vel, commands, self.feet_air_time,
-                            self.last_contacts, self.constants)
+            steer = self.constants.heading_command and self.fixed_command is None
+            m, out = self._post_physics(torch.from_numpy(self.state), torch.from_numpy(self.sensors), self._columns,
+                                        self.params.max_roll, self.params.max_pitch, actions, self.actions,
+                                        self.last_joint_vel, self.commands, self.heading, self.feet_air_time,
+                                        self.last_contacts, self.constants, steer)
             self.commands, self.feet_air_time, self.last_contacts = out.commands, out.feet_air_time, m.foot_contacts
             self.last_joint_vel, self.base_lin_vel, self.actions = m.joint_vel, m.base_lin_vel, actions
             self.episode_sums += out.per_term
@@ -210,20 +211,19 @@ class Go2MujocoEnv(VectorEnv):
 
     # -- internals -----------------------------------------------------------------------------------------
     def _measure(self) -> Measured:
-        return measure(self.state, self.sensors, self.index, self.params.max_roll, self.params.max_pitch)
+        return self._measure_state(torch.from_numpy(self.state), torch.from_numpy(self.sensors), self._columns,
+                                   self.params.max_roll, self.params.max_pitch)
 
     def _observe(self, m: Measured) -> None:
         groups = (("policy", POLICY_TERMS), ("critic", CRITIC_TERMS))
         # contacts of the last step (zero right after a reset), as go2-toy observes them
         m = m._replace(foot_contacts=self.last_contacts)
-        obs = self._observe_terms(m, self.commands, self.actions, self.friction, self.payload, self.motor_strength,
-                      self.constants, groups)
-        policy = obs["policy"]
+        noise = None
         if self.params.noise_level > 0:
-            uniform = torch.rand(policy.shape, generator=self.generator)
-            policy = policy + (2.0 * uniform - 1.0) * self._noise_amplitude
-        clip = self.params.clip_observations
-        self.policy_obs, self.critic_obs = policy.clamp(-clip, clip), obs["critic"].clamp(-clip, clip)
+            noise = (torch.rand(self.policy_obs.shape, generator=self.generator), self._noise_amplitude)
+        obs = self._observe_terms(m, self.commands, self.actions, self.friction, self.payload, self.motor_strength,
+                                  self.constants, groups, noise)
+        self.policy_obs, self.critic_obs = obs["policy"], obs["critic"]
 
     def _reset_idx(self, ids: torch.Tensor) -> None:
         """New dynamics and initial state (go2-toy's distribution) for the envs ``ids``."""

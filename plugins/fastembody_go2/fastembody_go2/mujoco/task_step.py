@@ -4,13 +4,13 @@ The reward and observation terms are the shared ones of :mod:`fastembody_go2.rew
 :mod:`fastembody_go2.observations` (as go2-toy uses them); this module only turns MuJoCo's state vectors and
 sensor values into their inputs. All tensors are float32 on the CPU, joints in legged_gym order.
 """
-from typing import NamedTuple, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from ..observations import ObservationInputs, concat_terms, term_values
-from ..rewards import LocomotionState, RewardShape, air_time_step, step_rewards
+from ..rewards import LocomotionState, RewardShape, air_time_step, heading_commands, step_rewards
 from ..task import CRITIC_TERMS, POLICY_TERMS
 from .model import ModelLayout
 
@@ -99,71 +99,50 @@ class Measured(NamedTuple):
     """[N] bool: trunk/head contact, roll or pitch beyond the limits, or a non-finite state."""
 
 
-def _rotation_matrices(quat: np.ndarray) -> np.ndarray:
-    """Body -> world rotation matrices ``[N, 3, 3]`` of (w, x, y, z) quaternions ``[N, 4]`` (NumPy)."""
-    w, x, y, z = quat.T
-    rot = np.empty((quat.shape[0], 3, 3))
-    rot[:, 0, 0], rot[:, 0, 1], rot[:, 0, 2] = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)
-    rot[:, 1, 0], rot[:, 1, 1], rot[:, 1, 2] = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
-    rot[:, 2, 0], rot[:, 2, 1], rot[:, 2, 2] = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
-    return rot
+class Columns(NamedTuple):
+    """:attr:`SensorIndex.state_columns` and :attr:`SensorIndex.sensor_columns` as index tensors."""
+
+    state: torch.Tensor
+    sensors: torch.Tensor
+
+    @classmethod
+    def of(cls, ix: SensorIndex) -> "Columns":
+        return cls(torch.from_numpy(ix.state_columns).long(), torch.from_numpy(ix.sensor_columns).long())
 
 
-_FLOAT_FIELDS = (("base_pos", 3), ("base_lin_vel", 3), ("base_ang_vel", 3), ("projected_gravity", 3),
-                 ("joint_pos", 12), ("joint_vel", 12), ("torques", 12), ("foot_speed_xy", 4), ("foot_height", 4),
-                 ("collisions", 1), ("yaw", 1))
-
-
-def measure(state: np.ndarray, sensors: np.ndarray, ix: SensorIndex, max_roll: float, max_pitch: float) -> Measured:
-    """Read a batch of MuJoCo states ``[N, nstate]`` and sensor values ``[N, nsensordata]`` (float64).
-
-    The maths runs in NumPy on the float64 arrays and lands in one float32 buffer that the returned tensors
-    view: a few dozen microseconds at any batch size, where the same in small torch ops costs ~5x more.
-    """
+def measure(state: torch.Tensor, sensors: torch.Tensor, columns: Columns, max_roll: float,
+            max_pitch: float) -> Measured:
+    """Read a batch of MuJoCo states ``[N, nstate]`` and sensor values ``[N, nsensordata]`` (float64 views of
+    the driver's arrays); the maths runs in float64, the results are float32."""
     n = state.shape[0]
-    s = np.take(state, ix.state_columns, axis=1)
-    d = np.take(sensors, ix.sensor_columns, axis=1)
-    rot = _rotation_matrices(s[:, 3:7])
-    roll = np.arctan2(rot[:, 2, 1], rot[:, 2, 2])
-    pitch = np.arcsin(np.clip(-rot[:, 2, 0], -1.0, 1.0))
+    s = state.index_select(1, columns.state)
+    d = sensors.index_select(1, columns.sensors)
+    w, x, y, z = s[:, 3:7].unbind(-1)
+    r00, r01, r02 = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)  # body -> world rotation
+    r10, r11, r12 = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
+    r20, r21, r22 = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
+    vx, vy, vz = s[:, 7:10].unbind(-1)  # world frame
+    base_lin_vel = torch.stack((r00 * vx + r10 * vy + r20 * vz, r01 * vx + r11 * vy + r21 * vz,
+                                r02 * vx + r12 * vy + r22 * vz), dim=-1)
+    roll, pitch = torch.atan2(r21, r22), torch.asin(torch.clamp(-r20, -1.0, 1.0))
     foot_vel = d[:, 16:28].reshape(n, 4, 3)
-    values = {
-        "base_pos": s[:, 0:3],
-        "base_lin_vel": np.einsum("nji,nj->ni", rot, s[:, 7:10]),
-        "base_ang_vel": s[:, 10:13],
-        "projected_gravity": -rot[:, 2, :],
-        "joint_pos": s[:, 13:25],
-        "joint_vel": s[:, 25:37],
-        "torques": d[:, 38:50],
-        "foot_speed_xy": np.sqrt(foot_vel[..., 0] ** 2 + foot_vel[..., 1] ** 2),
-        "foot_height": d[:, 4:16].reshape(n, 4, 3)[..., 2],
-        "collisions": (d[:, 30:38] > COLLISION_THRESHOLD).sum(-1, keepdims=True),
-        "yaw": np.arctan2(rot[:, 1, 0], rot[:, 0, 0])[:, None],
-    }
-    floats = np.empty((n, sum(width for _, width in _FLOAT_FIELDS)), dtype=np.float32)
-    views, start = {}, 0
-    torch_floats = torch.from_numpy(floats)
-    for name, width in _FLOAT_FIELDS:
-        floats[:, start:start + width] = values[name]
-        views[name] = torch_floats[:, start:start + width]
-        start += width
-    fallen = ((d[:, 28:30] > BASE_CONTACT_THRESHOLD).any(-1) | (np.abs(roll) > max_roll) | (np.abs(pitch) > max_pitch)
-              | ~np.isfinite(s).all(-1))
+    fallen = ((d[:, 28:30] > BASE_CONTACT_THRESHOLD).any(-1) | (roll.abs() > max_roll) | (pitch.abs() > max_pitch)
+              | ~torch.isfinite(s).all(-1))
     return Measured(
-        base_pos=views["base_pos"],
-        base_lin_vel=views["base_lin_vel"],
-        base_ang_vel=views["base_ang_vel"],
-        projected_gravity=views["projected_gravity"],
-        base_height=views["base_pos"][:, 2],
-        joint_pos=views["joint_pos"],
-        joint_vel=views["joint_vel"],
-        torques=views["torques"],
-        foot_contacts=torch.from_numpy(d[:, 0:4] > FOOT_CONTACT_THRESHOLD),
-        foot_speed_xy=views["foot_speed_xy"],
-        foot_height=views["foot_height"],
-        collisions=views["collisions"][:, 0],
-        yaw=views["yaw"][:, 0],
-        fallen=torch.from_numpy(fallen),
+        base_pos=s[:, 0:3].float(),
+        base_lin_vel=base_lin_vel.float(),
+        base_ang_vel=s[:, 10:13].float(),
+        projected_gravity=-torch.stack((r20, r21, r22), dim=-1).float(),
+        base_height=s[:, 2].float(),
+        joint_pos=s[:, 13:25].float(),
+        joint_vel=s[:, 25:37].float(),
+        torques=d[:, 38:50].float(),
+        foot_contacts=d[:, 0:4] > FOOT_CONTACT_THRESHOLD,
+        foot_speed_xy=torch.sqrt(foot_vel[..., 0] ** 2 + foot_vel[..., 1] ** 2).float(),
+        foot_height=d[:, 4:16].reshape(n, 4, 3)[..., 2].float(),
+        collisions=(d[:, 30:38] > COLLISION_THRESHOLD).sum(-1).float(),
+        yaw=torch.atan2(r10, r00).float(),
+        fallen=fallen,
     )
 
 
@@ -227,6 +206,29 @@ def task_step(
     return StepOutput(reward, per_term, commands, air_time, tracking_error)
 
 
+def post_physics(
+    state: torch.Tensor,
+    sensors: torch.Tensor,
+    columns: Columns,
+    max_roll: float,
+    max_pitch: float,
+    actions: torch.Tensor,
+    last_actions: torch.Tensor,
+    last_joint_vel: torch.Tensor,
+    commands: torch.Tensor,
+    heading: torch.Tensor,
+    feet_air_time: torch.Tensor,
+    last_contacts: torch.Tensor,
+    c: TaskConstants,
+    steer: bool,
+) -> Tuple[Measured, StepOutput]:
+    """:func:`measure`, heading control (``steer``) and :func:`task_step` in one call (one compiled graph)."""
+    m = measure(state, sensors, columns, max_roll, max_pitch)
+    if steer:
+        commands = heading_commands(commands, heading, m.yaw)
+    return m, task_step(m, actions, last_actions, last_joint_vel, commands, feet_air_time, last_contacts, c)
+
+
 def observe(
     m: Measured,
     commands: torch.Tensor,
@@ -236,8 +238,10 @@ def observe(
     motor_strength: torch.Tensor,
     c: TaskConstants,
     groups: Sequence[Tuple[str, Sequence[str]]] = (("policy", POLICY_TERMS), ("critic", CRITIC_TERMS)),
+    policy_noise: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
 ) -> dict:
-    """Clean observation groups (noise is added by the env), clipped to ``clip_observations``."""
+    """Observation groups clipped to ``clip_observations``; ``policy_noise`` = (uniform draws in [0, 1) shaped
+    like the ``policy`` group, per-column amplitude) adds noise ``(2 u - 1) * amplitude`` to that group first."""
     inputs = ObservationInputs(
         base_lin_vel=m.base_lin_vel,
         base_ang_vel=m.base_ang_vel,
@@ -253,4 +257,9 @@ def observe(
         foot_contacts=m.foot_contacts,
     )
     values = term_values(inputs)
-    return {name: concat_terms(values, terms) for name, terms in groups}
+    out = {name: concat_terms(values, terms) for name, terms in groups}
+    if policy_noise is not None:
+        uniform, amplitude = policy_noise
+        out["policy"] = out["policy"] + (2.0 * uniform - 1.0) * amplitude
+    clip = c.clip_observations
+    return {name: value.clamp(-clip, clip) for name, value in out.items()}
