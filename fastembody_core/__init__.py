@@ -25,6 +25,7 @@ _LAZY = {
     "evaluate_run": "evaluation",
     "export_run": "export",
     "plot_run": "plotting",
+    "MUJOCO_GL_HINT": "play",
     "TrainingInterrupted": "trainer",
     "obs_group_names": "contracts",
     # shared networks (fastembody_core.nn: the checkpoint layout of a policy is documented there)

@@ -174,8 +174,9 @@ class _OnnxPolicy:
 # -- video ---------------------------------------------------------------------------------------------------
 MUJOCO_GL_HINT = (
     "set MUJOCO_GL=egl (GPU or Mesa EGL; apt install libegl1 libgl1) or MUJOCO_GL=osmesa (software; apt install "
-    "libosmesa6); MUJOCO_GL=glfw needs a display"
+    "libosmesa6) before starting Python; MUJOCO_GL=glfw needs a display"
 )
+"""What to do when MuJoCo cannot render offscreen (shared by every MuJoCo env plugin's messages)."""
 _PROBE = "import mujoco; mujoco.Renderer(mujoco.MjModel.from_xml_string('<mujoco/>'), 8, 8).close()"
 
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from fastembody_core import EnvError
+from fastembody_core import MUJOCO_GL_HINT, EnvError
 
 from .. import robot
 
@@ -36,8 +36,7 @@ def import_mujoco() -> Any:
             raise EnvError(f"go2-mujoco needs the mujoco package; install it with: {INSTALL_HINT}") from None
         raise EnvError(
             f"import mujoco failed with MUJOCO_GL={os.environ.get('MUJOCO_GL', '<unset>')} ({type(exc).__name__}: "
-            f"{' '.join(str(exc).split())[:120]}); unset MUJOCO_GL, or set egl (apt install libegl1 libgl1) or "
-            f"osmesa (apt install libosmesa6)"
+            f"{' '.join(str(exc).split())[:120]}); unset MUJOCO_GL, or {MUJOCO_GL_HINT}"
         ) from None
     return mujoco
 

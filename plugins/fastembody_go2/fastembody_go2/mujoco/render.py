@@ -4,14 +4,9 @@ from typing import Any, Tuple
 
 import numpy as np
 
-from fastembody_core import EnvError
+from fastembody_core import MUJOCO_GL_HINT, EnvError
 
 from .model import import_mujoco
-
-GL_HINT = (
-    "set MUJOCO_GL=egl (GPU or Mesa EGL; apt install libegl1 libgl1) or MUJOCO_GL=osmesa (software; apt install "
-    "libosmesa6) before starting Python (MUJOCO_GL=glfw needs a display)"
-)
 
 
 class RenderError(EnvError):
@@ -35,7 +30,7 @@ class FrameRenderer:
             backend = os.environ.get("MUJOCO_GL", "<unset>")
             raise RenderError(
                 f"cannot render offscreen with MUJOCO_GL={backend} ({type(exc).__name__}: "
-                f"{' '.join(str(exc).split())[:160]}); {GL_HINT}"
+                f"{' '.join(str(exc).split())[:160]}); {MUJOCO_GL_HINT}"
             ) from None
 
     def render(self, model: Any, state: np.ndarray) -> np.ndarray:
