@@ -1,4 +1,4 @@
-"""Tensor helpers every Go2 env shares: action checking, episode statistics, command sampling."""
+"""Tensor helpers every Go2 env shares: action checking, episode statistics, command sampling, due envs."""
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import torch
@@ -48,3 +48,11 @@ def sample_commands(cp: Any, k: int, uniform: Callable[..., torch.Tensor], gener
         standing = torch.rand(k, generator=generator, device=device) < cp.standing_fraction
         commands *= ~standing.unsqueeze(1)
     return commands, heading, standing
+
+
+def due_envs(episode_length_buf: torch.Tensor, every_steps: int, skip_start: bool = False) -> torch.Tensor:
+    """Ids of the envs whose episode step is a multiple of ``every_steps`` (not step 0 if ``skip_start``)."""
+    due = (episode_length_buf % every_steps) == 0
+    if skip_start:
+        due &= episode_length_buf > 0
+    return due.nonzero(as_tuple=False).flatten()

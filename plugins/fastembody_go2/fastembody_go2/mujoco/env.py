@@ -23,7 +23,7 @@ from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
 
 from .. import robot
 from ..compiled import MaybeCompiled
-from ..env_helpers import checked_actions, episode_stats, sample_commands
+from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands
 from ..observations import group_dim, noise_amplitudes
 from ..rewards import RewardShape
 from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
@@ -263,8 +263,7 @@ class Go2MujocoEnv(VectorEnv):
             buffer[ids] = 0
 
     def _resample_due_commands(self) -> None:
-        due = (self.episode_length_buf % self._resample_steps) == 0
-        ids = due.nonzero(as_tuple=False).flatten()
+        ids = due_envs(self.episode_length_buf, self._resample_steps)
         if ids.numel() > 0:
             self._resample_commands(ids)
 
@@ -285,8 +284,7 @@ class Go2MujocoEnv(VectorEnv):
         rnd = self.params.randomization
         if not rnd.push_robots:
             return
-        due = ((self.episode_length_buf % self._push_steps) == 0) & (self.episode_length_buf > 0)
-        rows = due.nonzero(as_tuple=False).flatten().numpy()
+        rows = due_envs(self.episode_length_buf, self._push_steps, skip_start=True).numpy()
         if len(rows):
             push = self._uniform((-rnd.max_push_vel_xy, rnd.max_push_vel_xy), len(rows), 2).double().numpy()
             self.state[rows[:, None], self.index.base_lin_vel[:2]] = push  # world-frame horizontal velocity

@@ -14,7 +14,7 @@ from fastembody_core import CheckpointError, RunContext, VectorEnv
 
 from .. import robot
 from ..compiled import MaybeCompiled
-from ..env_helpers import checked_actions, episode_stats, sample_commands
+from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands
 from ..observations import group_dim, noise_amplitudes
 from ..rewards import RewardShape
 from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
@@ -210,8 +210,7 @@ class Go2ToyEnv(VectorEnv):
             buffer[ids] = 0
 
     def _resample_due_commands(self) -> None:
-        due = (self.episode_length_buf % self.resample_steps) == 0
-        ids = due.nonzero(as_tuple=False).flatten()
+        ids = due_envs(self.episode_length_buf, self.resample_steps)
         if ids.numel() > 0:
             self._resample_commands(ids)
 
@@ -228,8 +227,7 @@ class Go2ToyEnv(VectorEnv):
         rnd = self.params.randomization
         if not rnd.push_robots:
             return
-        due = ((self.episode_length_buf % self.push_steps) == 0) & (self.episode_length_buf > 0)
-        ids = due.nonzero(as_tuple=False).flatten()
+        ids = due_envs(self.episode_length_buf, self.push_steps, skip_start=True)
         if ids.numel() > 0:
             self.state.lin_vel[:2, ids] = self._uniform((-rnd.max_push_vel_xy, rnd.max_push_vel_xy), 2, ids.numel())
 
