@@ -12,6 +12,10 @@ without history or recurrence for contrast. Prints a table and, as the last line
     python benchmarks/distill_go2.py --quick        # smoke run in a few minutes (figures not meaningful)
 
 Acceptance (issue 5): main student >= 90% of the teacher's mean episode reward, tracking error within 0.05 m/s.
+The comparison means something only against a teacher that walks, so the teacher is first checked against the
+walking bar of benchmarks/go2_toy_walk.py (forward commands 0.5-1.0 m/s tracked within 0.15 m/s, < 5 % falls):
+a teacher that misses it makes the benchmark FAIL (``teacher_walks: false``) whatever the students score. The
+teacher trains at its config's own env count (4096 for unitree_go2_ppo.yaml); ``--num-envs`` sizes the students.
 """
 import argparse
 import json
@@ -27,8 +31,11 @@ from fastembody_core.checkpoint import list_checkpoints
 from fastembody_core.config import load_experiment
 from fastembody_core.evaluation import load_run
 from fastembody_core.pipeline import run_experiment
+from fastembody_go2.toy.evaluate import evaluate_walking
 
 ROOT = Path(__file__).resolve().parents[1]
+TEACHER_TRACKING_ERROR_MAX = 0.15  # the walking bar of benchmarks/go2_toy_walk.py
+TEACHER_FALL_RATE_MAX = 0.05
 MAIN = "gru-dagger"
 VARIANTS: Dict[str, Dict[str, Any]] = {
     "gru-dagger": {"collection": "student", "history_length": 1, "rnn_type": "gru"},
@@ -53,13 +60,36 @@ def train_teacher(args: argparse.Namespace, out: Path) -> Path:
         print(f"reusing teacher {run_dir}", flush=True)
         return run_dir
     overrides = ["trainer.params.progress=false", "trainer.params.tensorboard=false", f"seed={args.seed}"]
-    overrides += [f"env.params.num_envs={args.num_envs}"]
+    if args.teacher_num_envs:
+        overrides.append(f"env.params.num_envs={args.teacher_num_envs}")
     if args.teacher_iterations:
         overrides.append(f"trainer.params.max_iterations={args.teacher_iterations}")
     started = time.time()
     run_experiment(load_experiment(args.teacher_config, overrides), run_dir=run_dir)
     print(f"teacher trained in {time.time() - started:.0f} s: {run_dir}", flush=True)
     return run_dir
+
+
+def teacher_walking(teacher: Path, args: argparse.Namespace) -> Dict[str, float]:
+    """The teacher on the walking evaluation (fresh envs, forward commands, one 20 s episode each)."""
+    run_dir, checkpoint = (teacher.parents[1], teacher) if teacher.is_file() else (teacher, None)
+    loaded = load_run(run_dir, checkpoint=checkpoint, num_envs=1)
+    try:
+        loaded.algorithm.eval_mode()
+        return evaluate_walking(loaded.algorithm.act_inference, loaded.experiment.env.params,
+                                num_envs=args.eval_envs, seed=args.eval_seed)
+    finally:
+        loaded.env.close()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 def distill(args: argparse.Namespace, out: Path, teacher: Path, name: str) -> Dict[str, Any]:
@@ -126,6 +156,7 @@ def main() -> None:
     parser.add_argument("--teacher", help="teacher run directory or checkpoint (default: train one)")
     parser.add_argument("--teacher-config", default=str(ROOT / "configs" / "unitree_go2_ppo.yaml"))
     parser.add_argument("--teacher-iterations", type=int, default=None, help="default: the teacher config's")
+    parser.add_argument("--teacher-num-envs", type=int, default=None, help="default: the teacher config's")
     parser.add_argument("--retrain-teacher", action="store_true", help="ignore a teacher from an earlier run")
     parser.add_argument("--config", default=str(ROOT / "configs" / "go2_distillation.yaml"))
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
@@ -141,6 +172,7 @@ def main() -> None:
     if args.quick:
         args.num_envs, args.iterations, args.eval_envs = 64, 3, 16
         args.teacher_iterations = args.teacher_iterations or 3
+        args.teacher_num_envs = args.teacher_num_envs or 64
         args.out = args.out + "_quick"
     torch.set_num_threads(args.threads)
     guard_cpu_denormals()
@@ -151,6 +183,11 @@ def main() -> None:
         parser.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
 
     teacher_dir = train_teacher(args, out)
+    walk = teacher_walking(teacher_dir, args)
+    teacher_walks = walk["tracking_error"] < TEACHER_TRACKING_ERROR_MAX and walk["fall_rate"] < TEACHER_FALL_RATE_MAX
+    print(f"teacher on the walking evaluation: tracking error {walk['tracking_error']:.3f} m/s (< "
+          f"{TEACHER_TRACKING_ERROR_MAX}), falls {100 * walk['fall_rate']:.1f} % (< {100 * TEACHER_FALL_RATE_MAX:.0f} %)"
+          f" -> {'walks' if teacher_walks else 'DOES NOT WALK: the comparison below cannot pass'}", flush=True)
     rows: Dict[str, Dict[str, Any]] = {}
     for name in variants:
         rows[name] = distill(args, out, teacher_dir, name)
@@ -159,6 +196,7 @@ def main() -> None:
     teacher = evaluate_run(rows[variants[0]]["run_dir"], args, "teacher")
 
     print()
+    print(f"CPU: {cpu_model()}, {torch.get_num_threads()} threads")
     print(f"go2-toy, dynamics randomisation on; {args.num_envs} envs x {args.iterations} iterations per student; "
           f"evaluation: episodes ending within one episode length of {args.eval_envs} envs, seed {args.eval_seed}")
     header = f"{'policy':<44} {'obs':>11} {'mean ep. reward':>16} {'ratio':>6} {'track err m/s':>14} {'falls':>6} {'train s':>8}"
@@ -172,10 +210,11 @@ def main() -> None:
               f"{row['tracking_error']:>14.3f} {row['fall_rate']:>6.2f} {row['train_seconds']:>8.0f}")
     main_name = MAIN if MAIN in rows else variants[0]
     main_row = rows[main_name]
-    passed = main_row["reward_ratio"] >= 0.9 and main_row["tracking_error"] - teacher["tracking_error"] <= 0.05
+    student_ok = main_row["reward_ratio"] >= 0.9 and main_row["tracking_error"] - teacher["tracking_error"] <= 0.05
+    passed = student_ok and teacher_walks
     print(f"\nmain student ({main_name}): reward ratio {main_row['reward_ratio']:.3f} (target >= 0.90), tracking error "
-          f"{main_row['tracking_error']:.3f} vs teacher {teacher['tracking_error']:.3f} m/s (target: within 0.05) -> "
-          f"{'PASS' if passed else 'FAIL'}")
+          f"{main_row['tracking_error']:.3f} vs teacher {teacher['tracking_error']:.3f} m/s (target: within 0.05); "
+          f"teacher {'walks' if teacher_walks else 'does NOT walk'} -> {'PASS' if passed else 'FAIL'}")
     result = {
         "benchmark": "distill_go2",
         "main_student": main_name,
@@ -183,6 +222,10 @@ def main() -> None:
         "tracking_error_student": round(main_row["tracking_error"], 4),
         "tracking_error_teacher": round(teacher["tracking_error"], 4),
         "teacher_mean_reward": round(teacher["mean_reward"], 4),
+        "teacher_walks": bool(teacher_walks),
+        "teacher_walk_tracking_error": round(walk["tracking_error"], 4),
+        "teacher_walk_fall_rate": round(walk["fall_rate"], 4),
+        "cpu": cpu_model(),
         "passed": bool(passed),
         "quick": bool(args.quick),
         "num_envs": args.num_envs,

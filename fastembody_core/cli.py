@@ -72,7 +72,14 @@ def run(ctx: click.Context, config: Path, overrides: Sequence[str], run_dir: Opt
         return
     summary = run_experiment(experiment, run_dir=run_dir, resume=resume, debug=ctx.obj["debug"])
     if os.environ.get("RANK", "0") == "0":
-        click.echo(f"Run finished: {summary.get('run_dir')}")
+        from .preview import summary_lines, write_preview
+
+        finished = Path(summary["run_dir"])
+        preview = None
+        if experiment.run.preview:
+            click.echo("Writing the learning curves and a preview video of the trained policy ...")
+            preview = write_preview(finished, experiment.run.preview_seconds, experiment.run.preview_command)
+        click.echo("\n".join(summary_lines(finished, preview)))
     if world_size_from_env() > 1:  # a torchrun worker whose run is complete and saved
         exit_worker(0)
 

@@ -7,6 +7,7 @@ import collections.abc
 import dataclasses
 import difflib
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,20 @@ class RunSettings:
 
     root: str = "runs"
     """Parent folder of run directories."""
+    preview: bool = False
+    """After training, write ``learning_curves.png`` and ``preview.mp4`` (the trained policy in one env, for envs
+    with ``render()``) into the run dir and print their paths and the next commands."""
+    preview_seconds: float = 8.0
+    """Length of the preview video."""
+    preview_command: Optional[List[float]] = None
+    """``[vx, vy, yaw_rate]`` held during the preview (envs with ``set_command``); none: the env's own commands."""
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.preview_seconds) and self.preview_seconds > 0):
+            raise ConfigError(f"must be a finite number > 0, got {self.preview_seconds}", key="preview_seconds")
+        command = self.preview_command
+        if command is not None and (len(command) != 3 or not all(math.isfinite(float(c)) for c in command)):
+            raise ConfigError(f"expected three finite numbers [vx, vy, yaw_rate], got {command}", key="preview_command")
 
 
 @dataclass

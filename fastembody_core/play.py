@@ -302,10 +302,10 @@ def play_run(
             env.set_command(tuple(float(c) for c in command))
             result["command"] = ",".join(f"{c:g}" for c in command)
         steps = max(1, int(math.ceil(seconds / float(env.step_dt))))
-        with torch.inference_mode():
-            want_video = video is not None and not backend_error
-            metrics, frames, video_error = _rollout(env, policy, steps, want_video)
-        video_error = backend_error or video_error
+        with torch.inference_mode():  # an env may render without MuJoCo's GL (e.g. a software renderer): try it
+            metrics, frames, video_error = _rollout(env, policy, steps, video is not None)
+        if video_error and backend_error:
+            video_error = backend_error
         result.update(metrics)
     finally:
         env.close()

@@ -142,6 +142,7 @@ class RunLogger:
         self.log_interval = max(1, int(log_interval))
         self.stream = stream if stream is not None else sys.stdout
         self._started = time.perf_counter()
+        self._steady: Optional[Tuple[int, float]] = None
         self._metrics_file: Optional[IO[str]] = None
         self._writer: Any = None
         self._progress: Any = None
@@ -193,6 +194,8 @@ class RunLogger:
     # -- API ---------------------------------------------------------------------------------------
     def log(self, iteration: int, metrics: Mapping[str, float]) -> None:
         """Record iteration ``iteration`` (1-based count of completed iterations)."""
+        if self._steady is None:  # the end of this process's first iteration: steady state starts here
+            self._steady = (iteration, time.perf_counter())
         if self._metrics_file is not None:
             record: Dict[str, Any] = {"iteration": iteration}
             record.update({k: _finite(float(v)) for k, v in metrics.items()})
@@ -224,12 +227,18 @@ class RunLogger:
         losses = [f"{k[5:]} {v:.3g}" for k, v in metrics.items() if k.startswith("Loss/")]
         if losses:
             parts.append(" ".join(losses))
-        if self.mode == "plain":
-            done = iteration - self.start_iteration
-            if done > 0 and iteration < self.max_iterations:
-                eta = (time.perf_counter() - self._started) / done * (self.max_iterations - iteration)
-                parts.append(f"ETA {datetime.timedelta(seconds=int(eta))}")
+        if self.mode == "plain" and iteration < self.max_iterations:
+            eta = self.eta_seconds(iteration)
+            parts.append("ETA after the next iteration" if eta is None else f"ETA {datetime.timedelta(seconds=int(eta))}")
         return " | ".join(parts)
+
+    def eta_seconds(self, iteration: int) -> Optional[float]:
+        """Seconds left, from steady-state iterations only: the first iteration of a process (torch.compile,
+        allocator and cache warm-up) is timed apart and left out; None until a second iteration has run."""
+        if self._steady is None or iteration <= self._steady[0]:
+            return None
+        first_iteration, first_time = self._steady
+        return (time.perf_counter() - first_time) / (iteration - first_iteration) * (self.max_iterations - iteration)
 
     def message(self, text: str) -> None:
         """Print a line (above the progress bar when one is shown)."""

@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
 # Creates .venv and installs the core, every plugin (with the extras the tests use) and the example plugin,
-# editable, with the CPU torch pin from constraints.txt.
+# editable, with the CPU torch pin from constraints.txt. pip's own output goes to .venv/setup.log (shown if a
+# step fails); the screen gets a few lines: what is being done, what got installed, what to run next.
 # Usage: bash scripts/setup.sh        (PYTHON=python3.X to choose the interpreter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-[[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
+LOG=.venv/setup.log
+
+logged() {  # run a step with its output in $LOG; on failure show the end of the log and stop
+  if ! "$@" >>"$LOG" 2>&1; then
+    echo "set-up failed: $*" >&2
+    echo "--- last lines of $LOG ---" >&2
+    tail -n 40 "$LOG" >&2
+    exit 1
+  fi
+}
+
+if [[ ! -x .venv/bin/python ]]; then
+  echo "Creating .venv with $("$PYTHON" --version 2>&1) ..."
+  "$PYTHON" -m venv .venv
+fi
+: >"$LOG"
 packages=(-e ".[test,export,plot,rsl-rl]")
 for dir in plugins/* examples/*; do
   [[ -f "$dir/pyproject.toml" ]] || continue
@@ -16,9 +31,19 @@ for dir in plugins/* examples/*; do
     *) packages+=(-e "$dir") ;;
   esac
 done
-.venv/bin/python -m pip install --quiet --progress-bar off -c constraints.txt "${packages[@]}"
-.venv/bin/fastembody plugins
+echo "Installing FastEmbody and its plugins (torch pinned by constraints.txt; pip's log: $LOG) ..."
+logged .venv/bin/python -m pip install --upgrade pip
+logged .venv/bin/python -m pip install --progress-bar off -c constraints.txt "${packages[@]}"
+echo "Installed: torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'), and these plugins:"
+.venv/bin/fastembody plugins --json | .venv/bin/python -c '
+import json, sys
+for p in json.load(sys.stdin):
+    names = ", ".join(n for names in p.get("registered", {}).values() for n in names)
+    print(f"  {p[\"name\"]} {p.get(\"version\", \"\")} [{p.get(\"status\", \"?\")}]: {names}")
+'
 # go2-mujoco's `fastembody play --video` renders offscreen through EGL (or OSMesa): system libraries, not pip's
 if ! ldconfig -p 2>/dev/null | grep -q -E "libEGL\.so\.1|libOSMesa\.so"; then
-  echo "note: no libEGL/libOSMesa found: for videos, apt install libegl1 libgl1 (MUJOCO_GL=egl) or libosmesa6 (MUJOCO_GL=osmesa)" >&2
+  echo "note: no libEGL/libOSMesa: go2-mujoco videos need apt install libegl1 (MUJOCO_GL=egl) or libosmesa6;" \
+       "go2-toy videos need neither"
 fi
+echo "Next: .venv/bin/fastembody run configs/go2_toy_quick.yaml   (tests: .venv/bin/python -m pytest)"

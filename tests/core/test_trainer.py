@@ -176,6 +176,18 @@ def test_plain_progress_lines_every_log_interval(tmp_path):
     assert "ETA" in lines[0] and "surrogate 0.25" in lines[0]
 
 
+def test_eta_leaves_out_the_slow_first_iteration(tmp_path, monkeypatch):
+    clock = iter([0.0, 60.0, 61.0, 62.0])  # the first iteration compiles for 60 s, then 1 s per iteration
+    monkeypatch.setattr("fastembody_core.run_logging.time.perf_counter", lambda: next(clock))
+    stream = io.StringIO()
+    logger = RunLogger(None, max_iterations=12, progress=True, log_interval=1, stream=stream)
+    logger.log(1, {})  # starts the steady-state clock at 60 s
+    logger.log(2, {})
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith("ETA after the next iteration")
+    assert lines[1].endswith("ETA 0:00:10"), lines  # 10 iterations left at 1 s each, not at (61 s / 2)
+
+
 def test_quiet_when_progress_is_off(tmp_path):
     stream = io.StringIO()
     logger = RunLogger(None, max_iterations=2, progress=False, stream=stream)

@@ -8,6 +8,7 @@ import torch
 
 from fastembody_core import CheckpointError, ConfigError, OnPolicyTrainer, OnPolicyTrainerParams, RunContext
 from fastembody_core import load_checkpoint
+from fastembody_core.testing import learning_seed
 from fastembody_distill.config import DistillationParams
 from fastembody_distill.distillation import Distillation, PrivilegedObservationWarning
 from fastembody_distill.plugin import make_distillation
@@ -37,15 +38,17 @@ def _student_return(algorithm, env, run_episode):
     return run_episode(env, algorithm.act_inference, reset=algorithm.reset)
 
 
+@pytest.mark.learning
 @pytest.mark.parametrize("collection", ["student", "teacher"])
 def test_imitation_loss_falls_and_student_beats_random(tmp_path, pd_teacher, pointmass, run_episode, collection):
     params = DistillationParams(teacher_checkpoint=str(pd_teacher), collection=collection, history_length=2,
                                 learning_rate=3e-3, **SMALL)
-    algorithm, _ = _train(pointmass(64), params, iterations=15, run_dir=tmp_path / "run")
+    seed = learning_seed(0)
+    algorithm, _ = _train(pointmass(64, seed=seed), params, iterations=15, run_dir=tmp_path / "run", seed=seed)
     losses = _losses(tmp_path / "run")
     assert losses[-1] < 0.25 * losses[0], losses
 
-    env = pointmass(64, seed=123)
+    env = pointmass(64, seed=123 + seed)
     student = _student_return(algorithm, env, run_episode)
     teacher = run_episode(env, algorithm.teacher.act)
     random = run_episode(env, lambda obs: torch.rand(64, 2) * 2 - 1)
@@ -53,16 +56,19 @@ def test_imitation_loss_falls_and_student_beats_random(tmp_path, pd_teacher, poi
     assert student > random + 0.8 * (teacher - random), (student, teacher, random)
 
 
+@pytest.mark.learning
 @pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
 def test_recurrent_student_learns_with_truncated_bptt(tmp_path, pd_teacher, pointmass, rnn_type):
     params = DistillationParams(teacher_checkpoint=str(pd_teacher), rnn_type=rnn_type, rnn_hidden_size=32,
                                 history_length=1, gradient_length=5, learning_rate=3e-3, **SMALL)
-    algorithm, _ = _train(pointmass(32), params, iterations=8, run_dir=tmp_path / "run")
+    seed = learning_seed(0)
+    algorithm, _ = _train(pointmass(64, seed=seed), params, iterations=20, run_dir=tmp_path / "run", seed=seed)
     losses = _losses(tmp_path / "run")
-    assert losses[-1] < 0.5 * losses[0], losses
+    # seeds 0-9: last/first 0.01-0.02 (GRU), 0.01-0.08 (LSTM); 32 envs x 8 iterations left the LSTM at 0.3-1.2
+    assert losses[-1] < 0.25 * losses[0], losses
     assert algorithm.student.is_recurrent
-    # one layer of 32 envs x 32 units; an LSTM stacks (h, c) in one tensor
-    assert algorithm.student_state.shape == ((2 if rnn_type == "lstm" else 1), 32, 32)
+    # one layer of 64 envs x 32 units; an LSTM stacks (h, c) in one tensor
+    assert algorithm.student_state.shape == ((2 if rnn_type == "lstm" else 1), 64, 32)
 
 
 def test_collection_modes_choose_who_acts(pd_teacher, pointmass):

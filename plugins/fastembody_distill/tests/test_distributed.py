@@ -5,12 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+from fastembody_core.testing import learning_seed
 
 
 def _config(path: Path, teacher: Path, iterations: int) -> Path:
     config = {
-        "name": "distill_pointmass", "seed": 0, "device": "cpu",
+        "name": "distill_pointmass", "seed": learning_seed(0), "device": "cpu",
         "env": {"name": "example-pointmass", "params": {"num_envs": 32}},
         "algorithm": {"name": "distillation", "params": {
             "teacher_checkpoint": str(teacher), "student_obs_groups": ["policy"], "hidden_dims": [32, 32],
@@ -33,6 +36,7 @@ def _rows(run_dir: Path):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.learning
 def test_two_process_distillation_learns_writes_once_and_resumes(tmp_path, pd_teacher):
     run_dir = tmp_path / "run"
     out = _run(_config(tmp_path / "distill.yaml", pd_teacher, 12), run_dir)

@@ -29,7 +29,8 @@ def test_registered_through_the_entry_point_without_torch():
 
 def test_teacher_then_student_run_resume_eval_export(tmp_path):
     quiet = ["--set", "trainer.params.progress=false", "--set", "trainer.params.tensorboard=false"]
-    invoke("run", POINTMASS_PPO, "--run-dir", tmp_path / "teacher", *quiet)
+    short = ["--set", "trainer.params.max_iterations=5", "--set", "trainer.params.save_interval=5"]  # any teacher will do
+    invoke("run", POINTMASS_PPO, "--run-dir", tmp_path / "teacher", *quiet, *short)
 
     config = {
         "name": "pointmass_distillation",

@@ -9,7 +9,7 @@ from typing import Callable, Dict, NamedTuple, Sequence, Tuple
 import torch
 
 from .task import REWARD_TERMS
-from .toy.kinematics import wrap_to_pi
+from .kinematics import wrap_to_pi
 
 
 class LocomotionState(NamedTuple):

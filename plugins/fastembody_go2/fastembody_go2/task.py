@@ -5,6 +5,14 @@ code that computes them lives in :mod:`fastembody_go2.observations` and :mod:`fa
 """
 from typing import Dict, Tuple
 
+from .terrain.params import HEIGHT_SCAN_NOISE_M
+
+HEIGHT_SCAN_TERM = "height_scan"
+"""The terrain heights around the base (``fastembody_go2.terrain.scan``), x HEIGHT_SCAN_OBS_SCALE; its width is
+``TerrainParams.num_scan_points`` (``term_dims``)."""
+DEFAULT_SCAN_POINTS = 187
+"""legged_gym's 17 x 11 height-scan points (``TerrainParams`` defaults)."""
+
 OBSERVATION_TERM_DIMS: Dict[str, int] = {
     "base_lin_vel": 3,
     "base_ang_vel": 3,
@@ -18,8 +26,9 @@ OBSERVATION_TERM_DIMS: Dict[str, int] = {
     "motor_strength": 1,
     "base_height": 1,
     "foot_contacts": 4,
+    HEIGHT_SCAN_TERM: DEFAULT_SCAN_POINTS,
 }
-"""Width of every observation term."""
+"""Width of every observation term (``height_scan`` at the default scan size: use ``term_dims``)."""
 
 POLICY_TERMS: Tuple[str, ...] = (
     "base_lin_vel", "base_ang_vel", "projected_gravity", "commands", "joint_pos", "joint_vel", "actions",
@@ -30,8 +39,8 @@ DEPLOYABLE_TERMS: Tuple[str, ...] = POLICY_TERMS[1:]
 PRIVILEGED_EXTRA_TERMS: Tuple[str, ...] = ("friction", "payload", "motor_strength", "base_height", "foot_contacts")
 """Appended to the 48 policy terms in the ``critic`` group."""
 CRITIC_TERMS: Tuple[str, ...] = POLICY_TERMS + PRIVILEGED_EXTRA_TERMS
-PRIVILEGED_TERMS: Tuple[str, ...] = ("base_lin_vel",) + PRIVILEGED_EXTRA_TERMS
-"""Terms a real robot cannot measure."""
+PRIVILEGED_TERMS: Tuple[str, ...] = ("base_lin_vel",) + PRIVILEGED_EXTRA_TERMS + (HEIGHT_SCAN_TERM,)
+"""Terms a real robot cannot measure (the height scan needs a terrain map: teacher and critic only)."""
 
 OBSERVATION_NOISE: Dict[str, float] = {
     "base_lin_vel": 0.1,
@@ -41,8 +50,32 @@ OBSERVATION_NOISE: Dict[str, float] = {
     "joint_pos": 0.01,
     "joint_vel": 1.5,
     "actions": 0.0,
+    HEIGHT_SCAN_TERM: HEIGHT_SCAN_NOISE_M,
 }
 """legged_gym's uniform noise amplitudes, in physical units (multiplied by the term's scale)."""
+
+
+def term_dims(scan_points: int = DEFAULT_SCAN_POINTS) -> Dict[str, int]:
+    """Width of every observation term with a height scan of ``scan_points`` points."""
+    dims = dict(OBSERVATION_TERM_DIMS)
+    dims[HEIGHT_SCAN_TERM] = int(scan_points)
+    return dims
+
+
+def observation_groups(deployable_policy: bool = False, terrain_type: str = "flat",
+                       height_scan_in_policy: bool = False) -> Dict[str, Tuple[str, ...]]:
+    """Terms of the ``policy``, ``deployable`` and ``critic`` groups.
+
+    ``critic`` gets ``height_scan`` appended on non-flat terrain (or when the policy has it); ``policy`` gets it
+    appended with ``height_scan_in_policy`` (a teacher; allowed on flat ground, where it reads the flat ground);
+    ``deployable`` never has it. On flat ground without the switch the groups are the 48/45/56 layouts."""
+    policy = DEPLOYABLE_TERMS if deployable_policy else POLICY_TERMS
+    critic = CRITIC_TERMS
+    if height_scan_in_policy:
+        policy = policy + (HEIGHT_SCAN_TERM,)
+    if height_scan_in_policy or terrain_type != "flat":
+        critic = critic + (HEIGHT_SCAN_TERM,)
+    return {"policy": policy, "deployable": DEPLOYABLE_TERMS, "critic": critic}
 
 REWARD_TERMS: Tuple[str, ...] = (
     "tracking_lin_vel",

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fastembody_core.config import to_plain
+from fastembody_go2.terrain.params import TerrainParams
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 STANDIN = HERE / "isaac_standin"
@@ -86,7 +89,7 @@ def test_ppo_trains_through_the_adapter(standin_run):
     assert resolved["env"] == {
         "name": "go2-isaac",
         "params": {"num_envs": 32, "sim_device": None, "rl_device": None, "headless": True, "seed": None,
-                   "cfg_overrides": {"env.episode_length_s": 0.5}},
+                   "cfg_overrides": {"env.episode_length_s": 0.5}, "terrain": to_plain(TerrainParams())},
     }
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in records] == [1, 2, 3]

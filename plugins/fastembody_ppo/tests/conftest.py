@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from fastembody_core.testing import learning_seed
+
 sys.path.insert(0, str(Path(__file__).parent))  # for `from ppo_testing import ...`
 
 from ppo_testing import PointMassEnv  # noqa: E402
@@ -11,7 +13,8 @@ from ppo_testing import PointMassEnv  # noqa: E402
 
 @pytest.fixture
 def env() -> PointMassEnv:
-    torch.manual_seed(0)
-    e = PointMassEnv()
+    seed = learning_seed(0)
+    torch.manual_seed(seed)
+    e = PointMassEnv(seed=seed)
     e.reset()
     return e

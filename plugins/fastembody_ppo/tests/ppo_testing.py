@@ -4,6 +4,7 @@ from typing import Any, Dict, List
 import torch
 
 from fastembody_core import EnvSpec, RunContext, VectorEnv
+from fastembody_core.testing import learning_seed
 from fastembody_ppo import PPOParams
 
 
@@ -55,7 +56,7 @@ def make_ppo(env: VectorEnv, **overrides: Any):
 
     params = dict(actor_hidden_dims=[32, 32], critic_hidden_dims=[32, 32], precision="fp32")
     params.update(overrides)
-    return PPO(env.spec(), PPOParams(**params), RunContext(seed=0))
+    return PPO(env.spec(), PPOParams(**params), RunContext(seed=learning_seed(0)))
 
 
 def train(algo, env: VectorEnv, iterations: int, num_steps: int = 16) -> List[float]:

@@ -6,8 +6,10 @@ import torch
 from ppo_testing import PointMassEnv, make_ppo, train
 
 from fastembody_core import CheckpointError, load_policy
+from fastembody_core.testing import learning_precision
 
 
+@pytest.mark.learning
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_ppo_learns_point_mass(env, precision):
     rewards = train(make_ppo(env, precision=precision, num_learning_epochs=4), env, iterations=40)
@@ -17,9 +19,11 @@ def test_ppo_learns_point_mass(env, precision):
     assert last > -0.2, rewards
 
 
+@pytest.mark.learning
 @pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
 def test_recurrent_ppo_learns_point_mass(env, rnn_type):
-    algo = make_ppo(env, rnn_type=rnn_type, rnn_hidden_size=32, num_learning_epochs=4, precision="fp32")
+    algo = make_ppo(env, rnn_type=rnn_type, rnn_hidden_size=32, num_learning_epochs=4,
+                     precision=learning_precision("fp32"))
     rewards = train(algo, env, iterations=30)
     first, last = sum(rewards[:3]) / 3, sum(rewards[-3:]) / 3
     assert last > first + 0.5 and last > -0.3, rewards

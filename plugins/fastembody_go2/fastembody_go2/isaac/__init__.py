@@ -2,7 +2,8 @@
 
 Torch- and Isaac-free at import: the factories load :mod:`.env` (which needs isaacgym, legged_gym and
 rsl_rl v1.0.2, in a Python 3.8 environment) only when an env is built, after the pipeline imported
-:data:`PRELOAD` before torch. Setup: docs/isaac_gym.md.
+:data:`PRELOAD` before torch. ``go2-isaac`` takes the Go2 envs' ``terrain`` block, mapped onto legged_gym's terrain
+cfg by :mod:`.terrain`. Setup: docs/isaac_gym.md.
 """
 from typing import Any
 

@@ -14,6 +14,9 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from fastembody_core import ConfigError
 
+from ..terrain.params import TerrainParams
+from .terrain import check_overrides_agree, terrain_cfg_settings
+
 TASKS_OF_UNITREE_RL_GYM = ("go2", "g1", "h1", "h1_2")
 """The tasks unitree_rl_gym registers in legged_gym's task registry (any registered name is accepted)."""
 
@@ -77,7 +80,40 @@ class IsaacParams(IsaacCommonParams):
 
 @dataclass
 class Go2IsaacParams(IsaacCommonParams):
-    """unitree_rl_gym's Go2 task (``go2``: GO2RoughCfg, flat ground, 48 observations, 12 joint targets)."""
+    """unitree_rl_gym's Go2 task (``go2``: GO2RoughCfg, flat ground, 48 observations, 12 joint targets).
+
+    ``terrain`` is the ground block go2-toy and go2-mujoco take. ``type: flat`` (the default) leaves the task's cfg
+    as registered. ``type: rough`` sets legged_gym's terrain cfg from it (trimesh, the terrain curriculum, height
+    measurements, ``env.num_observations`` = 48 + scan points; the table is in :mod:`.terrain`) when the env is
+    built, before the task is made and before ``cfg_overrides``.
+
+    Precedence: the terrain block and ``cfg_overrides`` never disagree silently. A cfg_override of a field the
+    terrain block sets (``terrain.num_rows``, ``terrain.terrain_proportions``, ``env.num_observations``, ...) must
+    set the same value, or the config stops with a ConfigError naming both (``env.params.cfg_overrides.<field>`` and
+    ``env.params.terrain.<field>``); fields the terrain block does not set (``terrain.static_friction``,
+    ``terrain.dynamic_friction``, ``terrain.restitution``, ``terrain.slope_treshold``, rewards, noise, ...) are
+    free to override. With ``type: flat`` every cfg_override applies as before, legged_gym's terrain fields
+    included. Terrain settings legged_gym cannot represent (flat tiles, unequal smooth up/down weights, a
+    difficulty range other than 0..1, non-square tiles, ...) are a ConfigError naming the ``terrain`` key.
+    """
+
+    terrain: TerrainParams = field(default_factory=TerrainParams)
+    """The ground: ``flat`` (the task's own ground plane) or ``rough`` (legged_gym's trimesh terrain grid with
+    the curriculum and the height scan in the observation; see :mod:`fastembody_go2.isaac.terrain`)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.terrain, Mapping):  # plain data (built by hand): validate it the same way
+            try:
+                self.terrain = TerrainParams(**self.terrain)
+            except ConfigError as exc:
+                raise ConfigError(exc.detail, key=f"terrain.{exc.key}" if exc.key else "terrain") from None
+            except TypeError as exc:
+                raise ConfigError(str(exc), key="terrain") from None
+        if not isinstance(self.terrain, TerrainParams):
+            raise ConfigError(f"expected a terrain block (a mapping), got {self.terrain!r}", key="terrain")
+        # representable in legged_gym, and no cfg_override contradicts it: checked here, before anything runs
+        check_overrides_agree(terrain_cfg_settings(self.terrain), self.cfg_overrides)
 
 
 def flatten_overrides(overrides: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:

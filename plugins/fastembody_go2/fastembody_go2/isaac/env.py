@@ -12,6 +12,11 @@ the contract:
   ``episode`` only on steps where an env actually reset (legged_gym leaves the previous dict in place);
 * ``max_episode_length`` is legged_gym's numpy float cast to int; ``episode_length_buf`` is proxied, so a
   trainer that spreads episode starts writes into the simulator's buffer.
+
+``go2-isaac`` with ``terrain.type: rough`` sets legged_gym's terrain cfg from the shared terrain params
+(:mod:`.terrain`) before the user's ``cfg_overrides`` and before the task is made; it first checks that the
+task class has legged_gym's terrain code (unitree_rl_gym's ``LeggedRobot`` does not). The measured heights then
+follow the 48 proprioceptive values in ``obs_buf`` and are named ``height_scan`` (a privileged term).
 """
 from . import preload  # noqa: F401  (Isaac Gym's bindings must be loaded before torch)
 
@@ -23,7 +28,10 @@ import torch  # noqa: E402
 
 from fastembody_core import ConfigError, EnvError, Observations, RunContext, StepResult, VectorEnv  # noqa: E402
 
+from ..terrain.params import TerrainParams  # noqa: E402
 from .config import IsaacCommonParams, apply_cfg_overrides  # noqa: E402
+from .terrain import (PROPRIOCEPTIVE_OBSERVATIONS, check_overrides_agree, missing_terrain_support,  # noqa: E402
+                      terrain_cfg_settings)
 from .preload import DOCS, missing_dependencies_message  # noqa: E402
 
 
@@ -48,7 +56,8 @@ class IsaacGymVecEnv(VectorEnv):
             "policy": (num_obs,),
             "critic": (int(num_privileged) if self.has_privileged_obs else num_obs,),
         }
-        self.observation_terms, self.privileged_terms = _known_terms(task, num_obs, self.has_privileged_obs)
+        self.observation_terms, self.privileged_terms = _known_terms(
+            task, num_obs, self.has_privileged_obs, _measured_points(env.cfg))
         self._closed = False
 
     # -- episode_length_buf, proxied ------------------------------------------------------------------
@@ -105,16 +114,30 @@ class IsaacGymVecEnv(VectorEnv):
         return {"policy": policy, "critic": self._to(privileged) if privileged is not None else policy}
 
 
-def _known_terms(task: str, num_obs: int, has_privileged: bool) -> Tuple[Dict[str, Tuple[str, ...]], Tuple[str, ...]]:
-    """Term names of unitree_rl_gym's Go2 observation (legged_gym's 48-dim layout); unknown elsewhere."""
-    from ..task import OBSERVATION_TERM_DIMS, POLICY_TERMS
+def _measured_points(cfg: Any) -> int:
+    """Heights legged_gym appends to the observation (0 on a ground plane or without ``measure_heights``)."""
+    terrain = getattr(cfg, "terrain", None)
+    if not getattr(terrain, "measure_heights", False) or getattr(terrain, "mesh_type", None) not in (
+            "heightfield", "trimesh"):
+        return 0
+    return len(getattr(terrain, "measured_points_x", ())) * len(getattr(terrain, "measured_points_y", ()))
 
-    if task != "go2" or num_obs != sum(OBSERVATION_TERM_DIMS[t] for t in POLICY_TERMS):
+
+def _known_terms(task: str, num_obs: int, has_privileged: bool,
+                 height_points: int = 0) -> Tuple[Dict[str, Tuple[str, ...]], Tuple[str, ...]]:
+    """Term names of unitree_rl_gym's Go2 observation (legged_gym's 48-dim layout, then ``height_scan`` when
+    legged_gym measures heights); unknown elsewhere."""
+    from ..task import HEIGHT_SCAN_TERM, OBSERVATION_TERM_DIMS, POLICY_TERMS
+
+    blind = sum(OBSERVATION_TERM_DIMS[t] for t in POLICY_TERMS)
+    if task != "go2" or num_obs not in (blind, blind + height_points):
         return {}, ()
-    terms = {"policy": tuple(POLICY_TERMS)}
+    scan = num_obs == blind + height_points and height_points > 0
+    policy = tuple(POLICY_TERMS) + ((HEIGHT_SCAN_TERM,) if scan else ())
+    terms = {"policy": policy}
     if not has_privileged:
-        terms["critic"] = tuple(POLICY_TERMS)
-    return terms, ("base_lin_vel",)
+        terms["critic"] = policy
+    return terms, ("base_lin_vel",) + ((HEIGHT_SCAN_TERM,) if scan else ())
 
 
 # -- creation through legged_gym's task registry ---------------------------------------------------------
@@ -173,8 +196,27 @@ def legged_gym_args(task: str, params: IsaacCommonParams, sim_device: str, rl_de
     )
 
 
+def _apply_terrain(env_cfg: Any, terrain: TerrainParams, overrides: Dict[str, Any], task: str) -> None:
+    """Set legged_gym's terrain cfg from ``terrain`` (see :mod:`.terrain`), after checking the cfg_overrides agree
+    with it (again here, with the task's own observation width)."""
+    base = int(getattr(getattr(env_cfg, "env", None), "num_observations", PROPRIOCEPTIVE_OBSERVATIONS))
+    try:
+        settings = terrain_cfg_settings(terrain, base)
+        check_overrides_agree(settings, overrides)
+    except ConfigError as exc:
+        raise ConfigError(exc.detail, key=f"env.params.{exc.key}") from None
+    try:
+        apply_cfg_overrides(env_cfg, settings, task)
+    except ConfigError as exc:
+        raise ConfigError(f"cannot set the terrain: {exc.detail}", key="env.params.terrain") from None
+
+
 def make_legged_gym_env(task: str, params: IsaacCommonParams, ctx: RunContext) -> IsaacGymVecEnv:
-    """Create legged_gym task ``task`` with our params (num_envs, devices, headless, seed, cfg overrides)."""
+    """Create legged_gym task ``task`` with our params (num_envs, devices, headless, seed, terrain, cfg overrides).
+
+    The registered cfg is copied, then changed in this order: seed and num_envs, the terrain settings
+    (``go2-isaac`` with ``terrain.type`` other than flat; cfg_overrides may not contradict them), the cfg_overrides.
+    """
     registry = _task_registry()
     registered = sorted(getattr(registry, "task_classes", {}))
     if task not in registered:
@@ -182,6 +224,18 @@ def make_legged_gym_env(task: str, params: IsaacCommonParams, ctx: RunContext) -
             f"legged_gym task {task!r} is not registered (registered: {', '.join(registered) or 'none'}); go2, g1, "
             f"h1 and h1_2 come with unitree_rl_gym's legged_gym; see {DOCS}"
         )
+    terrain = getattr(params, "terrain", None)
+    if terrain is not None and terrain.type != "flat":
+        task_class = registry.task_classes[task]
+        missing = missing_terrain_support(task_class)
+        if missing:
+            raise EnvError(
+                f"env.params.terrain.type {terrain.type!r} needs legged_gym's terrain code, but legged_gym task "
+                f"{task!r} ({task_class.__module__}.{task_class.__qualname__}) lacks {', '.join(missing)}: "
+                f"unitree_rl_gym's LeggedRobot always builds a flat ground plane and never measures heights; "
+                f"use a legged_gym whose LeggedRobot keeps leggedrobotics/legged_gym's terrain code with the go2 "
+                f"task registered, or train on rough terrain with go2-toy / go2-mujoco; see {DOCS}"
+            )
     sim_device = _device(params.sim_device, ctx.device, "sim_device")
     rl_device = _device(params.rl_device, ctx.device, "rl_device")
     seed = int(params.seed) if params.seed is not None else int(ctx.seed) + int(ctx.rank)
@@ -189,6 +243,8 @@ def make_legged_gym_env(task: str, params: IsaacCommonParams, ctx: RunContext) -
     env_cfg = copy.deepcopy(env_cfg)  # the registry holds one cfg instance per task: leave it untouched
     env_cfg.seed = seed
     env_cfg.env.num_envs = int(params.num_envs)
+    if terrain is not None and terrain.type != "flat":
+        _apply_terrain(env_cfg, terrain, params.cfg_overrides, task)
     try:
         apply_cfg_overrides(env_cfg, params.cfg_overrides, task)
     except ConfigError as exc:

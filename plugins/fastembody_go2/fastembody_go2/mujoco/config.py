@@ -9,7 +9,8 @@ from typing import Optional
 from fastembody_core import ConfigError
 
 from .. import robot
-from ..toy.config import CommandParams, RandomizationParams, RewardParams, check_positive
+from ..task_params import CommandParams, RandomizationParams, RewardParams, check_positive
+from ..terrain.params import TerrainParams
 
 DRIVERS = ("auto", "rollout", "threads")
 
@@ -90,6 +91,19 @@ class Go2MujocoParams:
     """Threads stepping MuJoCo (0: one per CPU core)."""
     driver: str = "auto"
     """"rollout" (mujoco.rollout.Rollout, MuJoCo >= 3.3), "threads" (a thread pool over MjData), or "auto"."""
+    terrain: TerrainParams = field(default_factory=TerrainParams)
+    """The ground (go2-toy's block): ``flat`` is today's plane; ``rough`` generates the terrain from the run seed
+    and makes it the MuJoCo hfield (spawn at tile origins, curriculum, ground-relative base height)."""
+    height_scan_in_policy: bool = False
+    """Append the ``height_scan`` term (terrain.num_scan_points values, 187 by default) to the ``policy`` group,
+    for a teacher (``critic`` gets it too; ``deployable`` never). Allowed on flat ground, where the scan reads the
+    flat ground: clip(base_z - terrain.scan_offset), the same at every point."""
+    hfield_upsample: int = 4
+    """MuJoCo hfield samples per terrain cell and axis: a riser ramps over hs / upsample (76 / 80.5 deg for 10 /
+    15 cm steps at 4, 45 / 56 at 1). Memory grows with its square: the default map is 88 MB at 4, 22 MB at 2,
+    per stepping thread (one MjModel per thread on terrain, whatever dynamics_buckets is)."""
+    hfield_border: float = 1.0
+    """Flat border kept in the MuJoCo hfield [m] (level boxes continue the ground beyond it)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.num_envs, bool) or not isinstance(self.num_envs, int) or self.num_envs < 1:
@@ -102,12 +116,20 @@ class Go2MujocoParams:
                               key="dynamics_buckets")
         if self.driver not in DRIVERS:
             raise ConfigError(f"unknown driver {self.driver!r}; use one of {', '.join(DRIVERS)}", key="driver")
+        if isinstance(self.hfield_upsample, bool) or not isinstance(self.hfield_upsample, int) \
+                or self.hfield_upsample < 1:
+            raise ConfigError(f"must be an integer >= 1, got {self.hfield_upsample!r}", key="hfield_upsample")
+        check_positive(self.hfield_border, "hfield_border", allow_zero=True)
+        if not isinstance(self.height_scan_in_policy, bool):
+            raise ConfigError(f"expected true or false, got {self.height_scan_in_policy!r}",
+                              key="height_scan_in_policy")
         check_positive(self.episode_length_s, "episode_length_s")
         check_positive(self.noise_level, "noise_level", allow_zero=True)
         for name in ("clip_actions", "clip_observations", "max_roll", "max_pitch"):
             check_positive(getattr(self, name), name)
         for name, kind in (("commands", CommandParams), ("rewards", RewardParams),
-                           ("randomization", RandomizationParams), ("physics", MujocoPhysicsParams)):
+                           ("randomization", RandomizationParams), ("physics", MujocoPhysicsParams),
+                           ("terrain", TerrainParams)):
             value = getattr(self, name)
             if isinstance(value, dict):  # plain data (e.g. built by hand): validate it the same way
                 try:

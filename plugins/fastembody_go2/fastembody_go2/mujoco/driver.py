@@ -12,15 +12,30 @@ does not depend on which thread ran which env.
 * :class:`ThreadPoolDriver` works with any MuJoCo 3: a Python thread pool over chunks of envs; ``mj_step``
   releases the GIL, so the threads run in parallel while Python only loops once per env per policy step.
 """
+import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, List, Tuple
+from typing import Any, Iterator, List, Tuple
 
 import numpy as np
+import torch
 
 from fastembody_core import EnvError
 
 from .model import import_mujoco
+
+
+@contextlib.contextmanager
+def single_torch_thread() -> Iterator[None]:
+    """torch's own worker threads fight MuJoCo's for the cores (10x slower steps): keep torch on one thread."""
+    previous = torch.get_num_threads()
+    if previous != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if previous != 1:
+            torch.set_num_threads(previous)
 
 
 def default_nthread() -> int:

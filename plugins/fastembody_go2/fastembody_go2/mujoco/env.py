@@ -10,11 +10,13 @@ by name.
 Hooks beyond :class:`~fastembody_core.VectorEnv`: ``set_command((vx, vy, yaw_rate))`` fixes every env's
 command (``None`` resumes random commands), ``render(env_id=0)`` returns an RGB frame of one env, and
 ``base_lin_vel`` / ``commands`` (body frame, ``[N, 3]``) are the attributes playback metrics read.
+
+On terrain (``terrain: rough``, or a given ``Terrain``) the ground is an hfield and the envs share one MjModel
+per stepping thread (:mod:`.terrain`, :mod:`.shared_driver`); ``height_scan()`` gives legged_gym's height scan.
 """
-import contextlib
 import copy
 import math
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -24,31 +26,22 @@ from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
 from .. import robot
 from ..compiled import MaybeCompiled
 from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands
-from ..observations import group_dim, noise_amplitudes
+from ..observations import group_dim
 from ..rewards import RewardShape
-from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
-from ..toy.kinematics import leg_geometry, leg_kinematics, roll_pitch_yaw, quat_to_rotmat, yaw_quat
+from ..task import HEIGHT_SCAN_TERM, PRIVILEGED_TERMS
+from ..kinematics import leg_geometry, leg_kinematics, roll_pitch_yaw, quat_to_rotmat, yaw_quat
+from ..terrain.field import Terrain
+from ..terrain.generator import generate_terrain
 from .config import Go2MujocoParams
-from .driver import make_driver
+from .driver import make_driver, single_torch_thread
 from .model import NominalDynamics, home_state, load_model, model_layout, set_env_dynamics
-from .task_step import Columns, Measured, SensorIndex, TaskConstants, measure, observe, post_physics
+from .terrain import HeightScan
+from .task_step import (Columns, Measured, SensorIndex, TaskConstants, measure, observation_layout, observe,
+                        post_physics)
 
 _BUFFERS = ("env_bucket", "bucket_dynamics", "episode_length_buf", "actions", "last_joint_vel", "feet_air_time",
             "last_contacts", "commands", "heading", "friction", "payload", "motor_strength", "episode_sums", "tracking_error_sum", "base_lin_vel",
             "policy_obs", "critic_obs")
-
-
-@contextlib.contextmanager
-def _single_torch_thread() -> Iterator[None]:
-    """torch's own worker threads fight MuJoCo's for the cores (10x slower steps): keep torch on one thread."""
-    previous = torch.get_num_threads()
-    if previous != 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if previous != 1:
-            torch.set_num_threads(previous)
 
 
 class Go2MujocoEnv(VectorEnv):
@@ -59,16 +52,30 @@ class Go2MujocoEnv(VectorEnv):
     action_scale = robot.ACTION_SCALE
     num_actions = robot.NUM_JOINTS
 
-    def __init__(self, params: Go2MujocoParams, ctx: Optional[RunContext] = None):
+    def __init__(self, params: Go2MujocoParams, ctx: Optional[RunContext] = None, terrain: Optional[Terrain] = None,
+                 spawn: Optional[Any] = None):
+        """``terrain`` (optional) replaces the generated ground by a given one (e.g. ``terrain.build_course``; the
+        env then runs on terrain even with ``terrain.type: flat``); ``spawn`` (:class:`.terrain.SpawnSpec` or
+        go2-toy's) sets the spawn noise and heading on terrain."""
         ctx = ctx or RunContext()
         self.params = p = params
         self.num_envs = n = int(p.num_envs)
         self.step_dt = robot.CONTROL_DT
         self.max_episode_length = int(math.ceil(p.episode_length_s / self.step_dt))
         self.device = torch.device(p.device or ctx.device or "cpu")
-        self.generator = torch.Generator().manual_seed(int(ctx.seed))
+        self.generator = torch.Generator().manual_seed(int(ctx.seed) + 7919 * int(ctx.rank))  # a shard per rank
 
-        self.model = load_model(p.physics)
+        self._tiles: Any = None
+        """The :class:`.terrain.EnvTerrain` (spawn points, curriculum) on terrain; None on flat ground."""
+        if terrain is not None or p.terrain.type != "flat":
+            from .terrain import build_env_terrain
+
+            self.model, self._tiles = build_env_terrain(p, int(ctx.seed), terrain, spawn)
+        else:
+            self.model = load_model(p.physics)  # today's plane
+        self.terrain: Terrain = generate_terrain(p.terrain, int(ctx.seed)) if self._tiles is None else \
+            self._tiles.terrain
+        """The ground as data (a one-cell zero field on flat ground), as go2-toy's ``terrain``."""
         self.layout = model_layout(self.model)
         if self.layout.nstate != 1 + self.layout.nq + self.layout.nv:
             raise EnvError("go2-mujoco needs a model whose FULLPHYSICS state is (time, qpos, qvel) only")
@@ -76,9 +83,12 @@ class Go2MujocoEnv(VectorEnv):
         self._columns = Columns.of(self.index)
         self.nominal = NominalDynamics.of(self.model, self.layout)
         buckets = p.dynamics_buckets
-        self._bucket_models = [copy.copy(self.model) for _ in range(buckets or n)]
-        # the MjModel each env steps with (shared by the envs of one dynamics bucket); the driver keeps this list
-        self.models = list(self._bucket_models) if not buckets else [self._bucket_models[0]] * n
+        self._num_dynamics = buckets or n
+        self._bucket_models: List[Any] = []
+        self.models: List[Any] = []  # each env's MjModel (flat; the driver keeps this list); empty on terrain
+        if self._tiles is None:  # one MjModel per dynamics bucket, shared by the envs of the bucket
+            self._bucket_models = [copy.copy(self.model) for _ in range(self._num_dynamics)]
+            self.models = list(self._bucket_models) if not buckets else [self._bucket_models[0]] * n
         self._home = home_state(self.model, self.layout)
         self.state = np.tile(self._home, (n, 1))
         self.sensors = np.zeros((n, self.model.nsensordata))
@@ -87,13 +97,18 @@ class Go2MujocoEnv(VectorEnv):
         self._q0_ctrl = np.asarray(robot.DEFAULT_JOINT_POS, dtype=np.float64)[self.layout.joint_of_actuator]
         self._renderer: Any = None
         self.driver: Any = None
-        self.driver = make_driver(p.driver, self.models, p.nthread)
+        if self._tiles is None:
+            self.driver = make_driver(p.driver, self.models, p.nthread)
+        else:  # one MjModel per thread, each env's dynamics written in (every copy holds the hfield)
+            from .shared_driver import make_shared_driver
 
-        policy_terms = DEPLOYABLE_TERMS if p.deployable_policy else POLICY_TERMS
-        self.observation_terms = {"policy": policy_terms, "deployable": DEPLOYABLE_TERMS, "critic": CRITIC_TERMS}
-        self.observation_shapes = {k: (group_dim(v),) for k, v in self.observation_terms.items()}
+            self.driver = make_shared_driver(p.driver, self.model, self.layout, self.nominal, n, p.nthread)
+
+        self.observation_terms, self._groups, self._noise_amplitude = observation_layout(p, self._tiles is not None)
+        self.scan_points = p.terrain.num_scan_points
+        self.observation_shapes = {k: (group_dim(v, self.scan_points),) for k, v in self.observation_terms.items()}
         self.privileged_terms = PRIVILEGED_TERMS
-        self._noise_amplitude = noise_amplitudes(POLICY_TERMS, p.noise_level, torch.device("cpu"))
+        self._scan = HeightScan(p.terrain, self.terrain, p.compile) if HEIGHT_SCAN_TERM in self._groups[1][1] else None
         self._geo = leg_geometry(torch.device("cpu"))
         with torch.inference_mode():
             self._build_constants(p)
@@ -134,20 +149,26 @@ class Go2MujocoEnv(VectorEnv):
         self.commands, self.heading = zeros(3), zeros()
         self.friction, self.payload, self.motor_strength = zeros() + 1.0, zeros(), zeros() + 1.0
         self.env_bucket = zeros(dtype=torch.long)
-        self.bucket_dynamics = torch.zeros(len(self._bucket_models), 3)
+        self.bucket_dynamics = torch.zeros(self._num_dynamics, 3)
         """[buckets, 3] friction, payload [kg], motor strength of each bucket's MjModel."""
         if self.params.dynamics_buckets:
             rnd = self.params.randomization
-            k = len(self._bucket_models)
+            k = self._num_dynamics
             self.bucket_dynamics = torch.stack((self._uniform(rnd.friction_range, k),
                                                 self._uniform(rnd.payload_mass_range, k),
                                                 self._uniform(rnd.motor_strength_range, k)), dim=-1)
             self._apply_bucket_dynamics(range(k))
         self.episode_sums, self.tracking_error_sum = zeros(len(self.reward_terms)), zeros()
         self.base_lin_vel = zeros(3)
-        self.policy_obs, self.critic_obs = zeros(group_dim(POLICY_TERMS)), zeros(group_dim(CRITIC_TERMS))
+        self.policy_obs = zeros(group_dim(self._groups[0][1], self.scan_points))
+        self.critic_obs = zeros(group_dim(self._groups[1][1], self.scan_points))
 
     def _apply_bucket_dynamics(self, buckets: Any) -> None:
+        """Write the dynamics of ``buckets`` into their MjModels; on terrain, hand every env's row to the shared
+        driver, which writes them into its models while stepping."""
+        if self._tiles is not None:
+            self.driver.assign(self.env_bucket.numpy(), self.bucket_dynamics.numpy())
+            return
         for b in buckets:
             friction, payload, strength = (float(v) for v in self.bucket_dynamics[b])
             set_env_dynamics(self._bucket_models[b], self.layout, self.nominal, friction, payload, strength)
@@ -158,16 +179,18 @@ class Go2MujocoEnv(VectorEnv):
 
     # -- VectorEnv -----------------------------------------------------------------------------------------
     def reset(self) -> Dict[str, torch.Tensor]:
-        with torch.inference_mode(), _single_torch_thread():
+        with torch.inference_mode(), single_torch_thread():
             all_ids = torch.arange(self.num_envs)
+            if self._tiles is not None:
+                self._tiles.initialise(self.generator)  # the first reset draws levels; none moves them
             self._reset_idx(all_ids)
             self._resample_commands(all_ids)
             self._observe(self._measure())
         return self.get_observations()
 
     def get_observations(self) -> Dict[str, torch.Tensor]:
-        deployable = self.policy_obs[:, 3:]
-        obs = {"policy": deployable if self.params.deployable_policy else self.policy_obs,
+        deployable = self.policy_obs[:, 3:48]  # the buffer is the 48 policy terms (+ the height scan)
+        obs = {"policy": self.policy_obs[:, 3:] if self.params.deployable_policy else self.policy_obs,
                "deployable": deployable, "critic": self.critic_obs}
         obs = {k: v.to(self.device) for k, v in obs.items()}
         if not torch.is_inference_mode_enabled():  # callers outside inference mode get normal tensors
@@ -175,7 +198,7 @@ class Go2MujocoEnv(VectorEnv):
         return obs
 
     def step(self, actions: torch.Tensor):
-        with torch.inference_mode(), _single_torch_thread():
+        with torch.inference_mode(), single_torch_thread():
             actions = checked_actions(actions, self.num_envs, self.num_actions, "cpu", self.params.check_actions,
                                       self.params.clip_actions, "go2-mujoco")
             targets = actions.numpy().astype(np.float64)[:, self.layout.joint_of_actuator]
@@ -189,7 +212,7 @@ class Go2MujocoEnv(VectorEnv):
             m, out = self._post_physics(torch.from_numpy(self.state), torch.from_numpy(self.sensors), self._columns,
                                         self.params.max_roll, self.params.max_pitch, actions, self.actions,
                                         self.last_joint_vel, self.commands, self.heading, self.feet_air_time,
-                                        self.last_contacts, self.constants, steer)
+                                        self.last_contacts, self.constants, steer, self._ground())
             self.commands, self.feet_air_time, self.last_contacts = out.commands, out.feet_air_time, m.foot_contacts
             self.last_joint_vel, self.base_lin_vel, self.actions = m.joint_vel, m.base_lin_vel, actions
             self.episode_sums += out.per_term
@@ -201,6 +224,11 @@ class Go2MujocoEnv(VectorEnv):
             if reset_ids.numel() > 0:
                 extras["episode"] = episode_stats(reset_ids, m.fallen, self.episode_sums, self.episode_length_buf,
                                                   self.tracking_error_sum, self.reward_terms, self.params.episode_length_s)
+                if self._tiles is not None:
+                    base_xy = torch.from_numpy(self.state[reset_ids.numpy()][:, self.index.base_pos[:2]]).float()
+                    extras["episode"]["terrain_level"] = self._tiles.end_episodes(
+                        reset_ids, base_xy, self.commands[reset_ids, :2], self.params.episode_length_s,
+                        self.generator).to(self.device)
                 self._reset_idx(reset_ids)
                 m = self._measure()  # the first observation of the new episodes
             self._resample_due_commands()
@@ -212,33 +240,34 @@ class Go2MujocoEnv(VectorEnv):
     # -- internals -----------------------------------------------------------------------------------------
     def _measure(self) -> Measured:
         return self._measure_state(torch.from_numpy(self.state), torch.from_numpy(self.sensors), self._columns,
-                                   self.params.max_roll, self.params.max_pitch)
+                                   self.params.max_roll, self.params.max_pitch, self._ground())
 
     def _observe(self, m: Measured) -> None:
-        groups = (("policy", POLICY_TERMS), ("critic", CRITIC_TERMS))
+        groups = self._groups
         # contacts of the last step (zero right after a reset), as go2-toy observes them
         m = m._replace(foot_contacts=self.last_contacts)
         noise = None
         if self.params.noise_level > 0:
             noise = (torch.rand(self.policy_obs.shape, generator=self.generator), self._noise_amplitude)
+        scan = None if self._scan is None else self._scan(self.state, self.index)
         obs = self._observe_terms(m, self.commands, self.actions, self.friction, self.payload, self.motor_strength,
-                                  self.constants, groups, noise)
+                                  self.constants, groups, noise, scan)
         self.policy_obs, self.critic_obs = obs["policy"], obs["critic"]
 
     def _reset_idx(self, ids: torch.Tensor) -> None:
         """New dynamics and initial state (go2-toy's distribution) for the envs ``ids``."""
         k, rnd = ids.numel(), self.params.randomization
         if self.params.dynamics_buckets:  # a random bucket each
-            bucket = torch.randint(len(self._bucket_models), (k,), generator=self.generator)
-        else:  # a fresh draw into the env's own MjModel
+            bucket = torch.randint(self._num_dynamics, (k,), generator=self.generator)
+        else:  # a fresh draw into the env's own dynamics
             bucket = ids
             self.bucket_dynamics[ids] = torch.stack((self._uniform(rnd.friction_range, k),
                                                      self._uniform(rnd.payload_mass_range, k),
                                                      self._uniform(rnd.motor_strength_range, k)), dim=-1)
-            self._apply_bucket_dynamics(ids.tolist())
         self.env_bucket[ids] = bucket
         self.friction[ids], self.payload[ids], self.motor_strength[ids] = self.bucket_dynamics[bucket].unbind(-1)
-        for i, b in zip(ids.tolist(), bucket.tolist()):
+        self._apply_bucket_dynamics([] if self.params.dynamics_buckets else ids.tolist())
+        for i, b in zip(ids.tolist(), bucket.tolist()) if self._bucket_models else ():
             self.models[i] = self._bucket_models[b]
         joint_pos = self.constants.default_joint_pos * self._uniform(rnd.init_joint_pos_scale, k, 12)
         joint_pos = torch.maximum(torch.minimum(joint_pos, self._joint_upper), self._joint_lower)
@@ -251,6 +280,9 @@ class Go2MujocoEnv(VectorEnv):
         rows = ids.numpy()
         state = np.tile(self._home, (k, 1))
         ix = self.index
+        if self._tiles is not None:  # a tile origin of the curriculum; feet above the highest ground under them
+            xy, quat, height = self._tiles.place(ids, quat, height, foot_b, self._uniform)
+            state[:, ix.base_pos[:2]] = xy.numpy()
         state[:, ix.base_pos[2]] = height.numpy()
         state[:, ix.base_quat] = quat.numpy()
         state[:, ix.joint_pos] = joint_pos.numpy()
@@ -289,6 +321,28 @@ class Go2MujocoEnv(VectorEnv):
             push = self._uniform((-rnd.max_push_vel_xy, rnd.max_push_vel_xy), len(rows), 2).double().numpy()
             self.state[rows[:, None], self.index.base_lin_vel[:2]] = push  # world-frame horizontal velocity
 
+    # -- terrain -----------------------------------------------------------------------------------------------
+    @property
+    def curriculum(self) -> Any:
+        """The :class:`~fastembody_go2.terrain.TerrainCurriculum` on terrain, else None."""
+        return None if self._tiles is None else self._tiles.curriculum
+
+    @property
+    def base_pos(self) -> torch.Tensor:
+        """``[N, 3]`` world position of each base frame (e.g. for ``terrain.course_progress``)."""
+        return torch.from_numpy(self.state[:, self.index.base_pos]).float().to(self.device)
+
+    def _ground(self) -> Optional[torch.Tensor]:
+        """[N] ground z under each base (None on flat ground, where it is 0)."""
+        return None if self._tiles is None else self._tiles.under(self.state[:, self.index.base_pos[:2]])
+
+    def height_scan(self) -> torch.Tensor:
+        """[N, P] legged_gym's height scan [m] around each base: clip(base_z - scan_offset - ground_z, +-scan_clip)
+        at the yaw-rotated ``terrain.scan_x`` x ``scan_y`` points (on flat ground the ground is 0 everywhere);
+        the ``height_scan`` observation term is this x HEIGHT_SCAN_OBS_SCALE, plus noise in ``policy``."""
+        with torch.inference_mode():
+            return (self._scan or HeightScan(self.params.terrain, self.terrain))(self.state, self.index)
+
     # -- hooks -----------------------------------------------------------------------------------------------
     def set_command(self, command: Optional[Sequence[float]]) -> None:
         """Fix every env's (vx, vy, yaw rate) command: no resampling, no heading control; None: random again."""
@@ -306,13 +360,15 @@ class Go2MujocoEnv(VectorEnv):
 
     def render(self, env_id: int = 0, width: int = 640, height: int = 480, camera: str = "track") -> np.ndarray:
         """An RGB frame ``[height, width, 3]`` (uint8) of env ``env_id``; needs an offscreen GL (MUJOCO_GL)."""
-        from .render import FrameRenderer
+        from .render import FrameRenderer, TerrainFrameRenderer
 
         if self._renderer is None or self._renderer.size != (width, height):
             if self._renderer is not None:
                 self._renderer.close()
-            self._renderer = FrameRenderer(self.model, width, height, camera)
-        return self._renderer.render(self.models[env_id], self.state[env_id])
+            self._renderer = FrameRenderer(self.model, width, height, camera) if self._tiles is None else \
+                TerrainFrameRenderer(self.params.physics, self.terrain, self.params.hfield_upsample, width,
+                                     height, camera)  # a patch of the terrain around the robot
+        return self._renderer.render(self.models[env_id] if self.models else None, self.state[env_id])
 
     def close(self) -> None:
         if self._renderer is not None:
@@ -323,19 +379,26 @@ class Go2MujocoEnv(VectorEnv):
             self.driver = None
 
     def state_dict(self) -> Dict[str, Any]:
-        """MuJoCo states, sensors, every buffer and the generator: a resumed run continues exactly."""
-        return {
+        """MuJoCo states, sensors, every buffer, the generator and the terrain curriculum: a resumed run continues
+        exactly."""
+        state = {
             "num_envs": self.num_envs,
             "mujoco_state": torch.from_numpy(self.state.copy()),
             "mujoco_sensors": torch.from_numpy(self.sensors.copy()),
             "generator": self.generator.get_state().clone(),
             "buffers": {name: getattr(self, name).clone() for name in _BUFFERS},
         }
+        if self._tiles is not None:
+            state["terrain"] = self._tiles.state_dict()
+        return state
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         if int(state.get("num_envs", -1)) != self.num_envs:
             raise CheckpointError(f"go2-mujoco: checkpoint env state has num_envs={state.get('num_envs')}, "
                                   f"this env has {self.num_envs}")
+        if ("terrain" in state) != (self._tiles is not None):
+            raise CheckpointError(f"go2-mujoco: the checkpoint was saved on {'rough' if 'terrain' in state else 'flat'}"
+                                  f" ground, this env is on {'flat' if self._tiles is None else 'rough'} ground")
         if tuple(state["mujoco_state"].shape) != self.state.shape:
             raise CheckpointError(f"go2-mujoco: checkpoint MuJoCo state has shape "
                                   f"{tuple(state['mujoco_state'].shape)}, this model needs {self.state.shape}")
@@ -349,8 +412,10 @@ class Go2MujocoEnv(VectorEnv):
                     raise CheckpointError(f"go2-mujoco: checkpoint env state buffers.{name} has shape "
                                           f"{tuple(saved.shape)}, this env expects {tuple(now.shape)}")
                 setattr(self, name, saved.to(dtype=now.dtype).clone())
+            if self._tiles is not None:
+                self._tiles.load_state_dict(state["terrain"])
             self._apply_bucket_dynamics(range(len(self._bucket_models)))
-            for i, b in enumerate(self.env_bucket.tolist()):
+            for i, b in enumerate(self.env_bucket.tolist()) if self._bucket_models else ():
                 self.models[i] = self._bucket_models[b]
 
 

@@ -4,14 +4,14 @@ The reward and observation terms are the shared ones of :mod:`fastembody_go2.rew
 :mod:`fastembody_go2.observations` (as go2-toy uses them); this module only turns MuJoCo's state vectors and
 sensor values into their inputs. All tensors are float32 on the CPU, joints in legged_gym order.
 """
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from ..observations import ObservationInputs, concat_terms, term_values
+from ..observations import ObservationInputs, concat_terms, noise_amplitudes, term_values
 from ..rewards import LocomotionState, RewardShape, air_time_step, heading_commands, step_rewards
-from ..task import CRITIC_TERMS, POLICY_TERMS
+from ..task import CRITIC_TERMS, HEIGHT_SCAN_TERM, POLICY_TERMS, observation_groups
 from .model import ModelLayout
 
 FOOT_CONTACT_THRESHOLD = 1.0
@@ -111,9 +111,12 @@ class Columns(NamedTuple):
 
 
 def measure(state: torch.Tensor, sensors: torch.Tensor, columns: Columns, max_roll: float,
-            max_pitch: float) -> Measured:
+            max_pitch: float, ground: Optional[torch.Tensor] = None) -> Measured:
     """Read a batch of MuJoCo states ``[N, nstate]`` and sensor values ``[N, nsensordata]`` (float64 views of
-    the driver's arrays); the maths runs in float64, the results are float32."""
+    the driver's arrays); the maths runs in float64, the results are float32.
+
+    ``ground`` [N] is the ground z under each base on terrain: base height is measured from it, and a base
+    below it (sunk into the terrain) is a fall. None: flat ground at z 0."""
     n = state.shape[0]
     s = state.index_select(1, columns.state)
     d = sensors.index_select(1, columns.sensors)
@@ -128,12 +131,16 @@ def measure(state: torch.Tensor, sensors: torch.Tensor, columns: Columns, max_ro
     foot_vel = d[:, 16:28].reshape(n, 4, 3)
     fallen = ((d[:, 28:30] > BASE_CONTACT_THRESHOLD).any(-1) | (roll.abs() > max_roll) | (pitch.abs() > max_pitch)
               | ~torch.isfinite(s).all(-1))
+    base_height = s[:, 2]
+    if ground is not None:
+        base_height = base_height - ground
+        fallen = fallen | (base_height < 0.0)
     return Measured(
         base_pos=s[:, 0:3].float(),
         base_lin_vel=base_lin_vel.float(),
         base_ang_vel=s[:, 10:13].float(),
         projected_gravity=-torch.stack((r20, r21, r22), dim=-1).float(),
-        base_height=s[:, 2].float(),
+        base_height=base_height.float(),
         joint_pos=s[:, 13:25].float(),
         joint_vel=s[:, 25:37].float(),
         torques=d[:, 38:50].float(),
@@ -221,9 +228,10 @@ def post_physics(
     last_contacts: torch.Tensor,
     c: TaskConstants,
     steer: bool,
+    ground: Optional[torch.Tensor] = None,
 ) -> Tuple[Measured, StepOutput]:
     """:func:`measure`, heading control (``steer``) and :func:`task_step` in one call (one compiled graph)."""
-    m = measure(state, sensors, columns, max_roll, max_pitch)
+    m = measure(state, sensors, columns, max_roll, max_pitch, ground)
     if steer:
         commands = heading_commands(commands, heading, m.yaw)
     return m, task_step(m, actions, last_actions, last_joint_vel, commands, feet_air_time, last_contacts, c)
@@ -239,9 +247,11 @@ def observe(
     c: TaskConstants,
     groups: Sequence[Tuple[str, Sequence[str]]] = (("policy", POLICY_TERMS), ("critic", CRITIC_TERMS)),
     policy_noise: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+    height_scan: Optional[torch.Tensor] = None,
 ) -> dict:
     """Observation groups clipped to ``clip_observations``; ``policy_noise`` = (uniform draws in [0, 1) shaped
-    like the ``policy`` group, per-column amplitude) adds noise ``(2 u - 1) * amplitude`` to that group first."""
+    like the ``policy`` group, per-column amplitude) adds noise ``(2 u - 1) * amplitude`` to that group first;
+    ``height_scan`` [N, P] (metres, unscaled) feeds the ``height_scan`` term when a group has it."""
     inputs = ObservationInputs(
         base_lin_vel=m.base_lin_vel,
         base_ang_vel=m.base_ang_vel,
@@ -255,6 +265,7 @@ def observe(
         motor_strength=motor_strength,
         base_height=m.base_height,
         foot_contacts=m.foot_contacts,
+        height_scan=height_scan,
     )
     values = term_values(inputs)
     out = {name: concat_terms(values, terms) for name, terms in groups}
@@ -263,3 +274,16 @@ def observe(
         out["policy"] = out["policy"] + (2.0 * uniform - 1.0) * amplitude
     clip = c.clip_observations
     return {name: value.clamp(-clip, clip) for name, value in out.items()}
+
+
+def observation_layout(params: Any, rough: bool) -> Tuple[Dict[str, Tuple[str, ...]],
+                                                          Tuple[Tuple[str, Tuple[str, ...]], ...], torch.Tensor]:
+    """(terms of each group, the (name, terms) pairs :func:`observe` computes, noise amplitude per column of the
+    noisy one) of a ``Go2MujocoParams`` on flat or ``rough`` ground, as go2-toy lays them out: the noisy buffer is
+    the 48 policy terms (+ ``height_scan`` when the policy reads it); ``policy`` without base linear velocity and
+    ``deployable`` are slices of it; ``critic`` gets ``height_scan`` on terrain or when the policy has it."""
+    terms = observation_groups(params.deployable_policy, "rough" if rough else "flat", params.height_scan_in_policy)
+    scan = (HEIGHT_SCAN_TERM,) if HEIGHT_SCAN_TERM in terms["policy"] else ()
+    groups = (("policy", POLICY_TERMS + scan), ("critic", terms["critic"]))
+    amplitude = noise_amplitudes(groups[0][1], params.noise_level, torch.device("cpu"), params.terrain.num_scan_points)
+    return terms, groups, amplitude

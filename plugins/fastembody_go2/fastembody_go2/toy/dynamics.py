@@ -17,8 +17,10 @@ from typing import Dict, NamedTuple, Optional, Tuple
 import torch
 
 from .. import robot
-from .kinematics import Vec3, cross_components, dot_components, leg_kinematics_components, rotate_components
-from .kinematics import rotate_inverse_components, rotmat_components
+from ..kinematics import Vec3, cross_components, dot_components, leg_kinematics_components, rotate_components
+from ..kinematics import rotate_inverse_components, rotmat_components
+from ..terrain.field import Terrain
+from .terrain_contact import terrain_foot_contact
 
 
 class BodyState(NamedTuple):
@@ -173,8 +175,11 @@ def _stacked(s: _Soa) -> BodyState:
     return BodyState(*(torch.stack(field, 0) for field in s))
 
 
-def _substep(s: _Soa, targets: Vec3, dyn: EnvDynamics, m: ModelConstants) -> Tuple[_Soa, Vec3, Vec3]:
-    """One physics step of ``m.dt`` in structure-of-arrays form; returns (state, torques, world foot forces)."""
+def _substep(s: _Soa, targets: Vec3, dyn: EnvDynamics, m: ModelConstants, terrain: Optional[Terrain] = None
+             ) -> Tuple[_Soa, Vec3, Vec3]:
+    """One physics step of ``m.dt`` in structure-of-arrays form; returns (state, torques, world foot forces).
+
+    ``terrain`` None is flat ground at z = 0 (the branch is taken when tracing, so flat ground runs the flat code)."""
     rot = rotmat_components(s.quat)
     foot, _, columns = leg_kinematics_components(*s.joint_pos, m.hip_x, m.hip_y, m.side_y, m.thigh_length,
                                                  m.calf_length)
@@ -184,6 +189,12 @@ def _substep(s: _Soa, targets: Vec3, dyn: EnvDynamics, m: ModelConstants) -> Tup
     rel_vel = tuple(a + b for a, b in zip(cross_components(s.ang_vel, lever), leg_vel))
     foot_vel = tuple(v + d for v, d in zip(s.lin_vel, rotate_components(rot, rel_vel)))  # type: ignore[arg-type]
 
+    if terrain is not None:
+        contact = terrain_foot_contact(foot_w, foot_vel, s.anchor, dyn.friction, m.ground_stiffness,  # type: ignore
+                                       m.ground_damping, m.tangential_stiffness, m.tangential_damping,
+                                       m.foot_radius, terrain)
+        return _integrate(s, targets, dyn, m, rot, lever, columns, contact.force, contact.pressed, contact.anchor,
+                          contact.normal, contact.walls)
     # -- foot contacts: spring-damper normal force, stick-slip anchor spring capped by the friction cone
     depth = m.foot_radius - foot_w[2]
     touching = depth > 0
@@ -204,10 +215,19 @@ def _substep(s: _Soa, targets: Vec3, dyn: EnvDynamics, m: ModelConstants) -> Tup
     max_stretch = max_tangential / m.tangential_stiffness
     keep = torch.where(stretch > max_stretch, max_stretch / stretch.clamp(min=1e-9), torch.ones_like(normal))
     anchor_x, anchor_y = foot_w[0] - stretch_x * keep, foot_w[1] - stretch_y * keep
+    return _integrate(s, targets, dyn, m, rot, lever, columns, force_w, normal > 0, (anchor_x, anchor_y))
+
+
+def _integrate(s: _Soa, targets: Vec3, dyn: EnvDynamics, m: ModelConstants, rot: Tuple[torch.Tensor, ...],
+               lever: Vec3, columns: Tuple[Vec3, Vec3, Vec3], force_w: Vec3, pressed: torch.Tensor,
+               anchor: Tuple[torch.Tensor, torch.Tensor], contact_normal: Optional[Vec3] = None,
+               walls: Tuple[Tuple[torch.Tensor, Vec3], ...] = ()) -> Tuple[_Soa, Vec3, Vec3]:
+    """Joints and base after the foot forces ``force_w`` (world). ``contact_normal`` None means +z (flat ground);
+    ``walls`` (terrain: pushing, normal) adds each pushing riser spring's normal damping and dt x stiffness
+    along its normal to the joints' implicit diagonal."""
     force_b = rotate_inverse_components(rot, force_w)
 
     # -- joints: PD + Jᵀ F + friction; damping implicit on the diagonal
-    pressed = normal > 0
     joint_pos, joint_vel, torques = [], [], []
     for j, (col, q, dq, target) in enumerate(zip(columns, s.joint_pos, s.joint_vel, targets)):
         raw_pd = dyn.motor_strength * (m.kp * (target - q) - m.kd * dq)
@@ -215,9 +235,17 @@ def _substep(s: _Soa, targets: Vec3, dyn: EnvDynamics, m: ModelConstants) -> Tup
         torque = torch.maximum(torch.minimum(raw_pd, limit), -limit)
         friction_tanh = torch.tanh(dq * (1.0 / FRICTION_VELOCITY))
         total = torque + dot_components(col, force_b) - m.joint_damping * dq - m.joint_friction * friction_tanh
-        col_z_world = rot[6] * col[0] + rot[7] * col[1] + rot[8] * col[2]
+        if contact_normal is None:
+            col_z_world = rot[6] * col[0] + rot[7] * col[1] + rot[8] * col[2]
+        else:  # the column's component along the contact normal
+            col_world = rotate_components(rot, col)
+            col_z_world = sum(a * n for a, n in zip(col_world, contact_normal))  # type: ignore[assignment]
         contact_damping = pressed * (m.tangential_damping * dot_components(col, col)
                                      + (m.ground_damping - m.tangential_damping) * col_z_world * col_z_world)
+        for pushing, normal in walls:  # riser spring-dampers: (c_n - c_t + dt k) (J_j . n)^2 on the diagonal
+            along = sum(a * n for a, n in zip(col_world, normal))
+            wall = pushing * (m.ground_damping - m.tangential_damping + m.dt * m.ground_stiffness)
+            contact_damping = contact_damping + wall * along * along
         damping = ((raw_pd.abs() < limit) * (dyn.motor_strength * m.kd) + m.joint_damping
                    + (m.joint_friction / FRICTION_VELOCITY) * (1.0 - friction_tanh * friction_tanh)
                    + contact_damping)
@@ -244,21 +272,23 @@ def _substep(s: _Soa, targets: Vec3, dyn: EnvDynamics, m: ModelConstants) -> Tup
             qy + half * (qw * wy - qx * wz + qz * wx), qz + half * (qw * wz + qx * wy - qy * wx))
     norm = torch.rsqrt(quat[0] * quat[0] + quat[1] * quat[1] + quat[2] * quat[2] + quat[3] * quat[3])
     quat = tuple(c * norm for c in quat)
-    state = _Soa(pos, quat, lin_vel, ang_vel, tuple(joint_pos), tuple(joint_vel), (anchor_x, anchor_y))  # type: ignore
+    state = _Soa(pos, quat, lin_vel, ang_vel, tuple(joint_pos), tuple(joint_vel), anchor)  # type: ignore
     return state, tuple(torques), force_w  # type: ignore[return-value]
 
 
 def physics_step(
-    s: BodyState, targets: torch.Tensor, dyn: EnvDynamics, m: ModelConstants, decimation: int = 1
+    s: BodyState, targets: torch.Tensor, dyn: EnvDynamics, m: ModelConstants, decimation: int = 1,
+    terrain: Optional[Terrain] = None,
 ) -> Tuple[BodyState, torch.Tensor, torch.Tensor]:
-    """Advance every env by ``decimation`` physics steps with fixed PD targets ``[3, 4, N]``.
+    """Advance every env by ``decimation`` physics steps with fixed PD targets ``[3, 4, N]``, on flat ground
+    (``terrain`` None) or on a height field (feet only; see :mod:`.terrain_contact`).
 
     Returns ``(state, joint torques [3, 4, N], world foot forces [3 (xyz), 4, N])`` of the last substep.
     """
     soa, target = _components(s), tuple(targets.unbind(0))
     torques, forces = target, target
     for _ in range(decimation):
-        soa, torques, forces = _substep(soa, target, dyn, m)  # type: ignore[arg-type]
+        soa, torques, forces = _substep(soa, target, dyn, m, terrain)  # type: ignore[arg-type]
     return _stacked(soa), torch.stack(torques, 0), torch.stack(forces, 0)
 
 

@@ -2,26 +2,30 @@
 
 The env owns the buffers and the randomness (one ``torch.Generator`` seeded from ``ctx.seed``); the maths is
 in :mod:`.dynamics` (physics) and :mod:`.task_step` (rewards, terminations, observations), compiled with
-``torch.compile`` when ``params.compile`` is on.
+``torch.compile`` when ``params.compile`` is on. On rough terrain (``terrain.type: rough``, generated once from
+``ctx.seed``) :mod:`.terrain_env` adds spawn points and the curriculum; flat ground runs the flat code unchanged.
 """
 import math
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 
-from fastembody_core import CheckpointError, RunContext, VectorEnv
+from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
 
 from .. import robot
 from ..compiled import MaybeCompiled
 from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands
-from ..observations import group_dim, noise_amplitudes
+from ..observations import OBSERVATION_SCALES, group_dim, noise_amplitudes
 from ..rewards import RewardShape
-from ..task import CRITIC_TERMS, DEPLOYABLE_TERMS, POLICY_TERMS, PRIVILEGED_TERMS
+from ..task import HEIGHT_SCAN_TERM, POLICY_TERMS, PRIVILEGED_TERMS, observation_groups
+from ..terrain.field import Terrain
+from ..terrain.generator import generate_terrain
 from .config import Go2ToyParams
 from .dynamics import BodyState, EnvDynamics, body_state, joints_to_soa, model_constants, physics_step
-from .kinematics import leg_geometry, leg_kinematics, quat_to_rotmat, roll_pitch_yaw, yaw_quat
+from ..kinematics import leg_geometry, leg_kinematics, quat_to_rotmat, roll_pitch_yaw, yaw_quat
 from .task_step import TaskConstants, observe, task_step
+from .terrain_env import SpawnSpec, TerrainSetup, scan_constants, uniform_int16
 
 _BUFFERS = ("commands", "heading", "actions", "feet_air_time", "last_contacts", "episode_length_buf", "episode_sums",
             "tracking_error_sum", "policy_obs", "critic_obs")
@@ -50,11 +54,18 @@ def guard_denormals() -> bool:
 
 
 class Go2ToyEnv(VectorEnv):
-    """Batched Go2 on flat ground: 12 joint-position actions at 50 Hz, 4 physics substeps of 5 ms each."""
+    """Batched Go2 on flat ground or a height field: 12 joint-position actions at 50 Hz, 4 physics substeps of
+    5 ms each.
+
+    ``terrain`` (optional) replaces the generated ground by a given height field (e.g. an evaluation course from
+    ``terrain.build_course``; then the env runs on terrain even with ``terrain.type: flat``); ``spawn`` sets the
+    spawn noise and heading on terrain (:class:`~.terrain_env.SpawnSpec`).
+    """
 
     num_actions = robot.NUM_JOINTS
 
-    def __init__(self, params: Go2ToyParams, ctx: Optional[RunContext] = None):
+    def __init__(self, params: Go2ToyParams, ctx: Optional[RunContext] = None, terrain: Optional[Terrain] = None,
+                 spawn: Optional[SpawnSpec] = None):
         ctx = ctx or RunContext()
         self.params = params
         self.device = torch.device(params.device or ctx.device)
@@ -66,15 +77,28 @@ class Go2ToyEnv(VectorEnv):
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(ctx.seed) + 7919 * int(ctx.rank))  # distinct env shard per rank
         self.cfg = params
+        self._renderer: Any = None  # toy/render.py's SoftwareRenderer, made on the first render()
+        self.fixed_command: Optional[Tuple[float, float, float]] = None  # set_command()
 
-        policy_terms = DEPLOYABLE_TERMS if params.deployable_policy else POLICY_TERMS
-        self.observation_terms = {"policy": policy_terms, "deployable": DEPLOYABLE_TERMS, "critic": CRITIC_TERMS}
+        rough = terrain is not None or params.terrain.type != "flat"
+        self.terrain = terrain if terrain is not None else generate_terrain(params.terrain, int(ctx.seed))
+        """The ground (a one-cell zero field on flat ground); the renderer and evaluation read it."""
+        self.terrain = self.terrain.to(self.device)
+        self._ground = TerrainSetup(params.terrain, self.terrain, self.num_envs, self.device, spawn) if rough else None
+        self.observation_terms = observation_groups(params.deployable_policy, "rough" if rough else "flat",
+                                                    params.height_scan_in_policy)
         self.privileged_terms = PRIVILEGED_TERMS
-        self.observation_shapes = {k: (group_dim(v),) for k, v in self.observation_terms.items()}
+        self.scan_points = params.terrain.num_scan_points
+        self.observation_shapes = {k: (group_dim(v, self.scan_points),) for k, v in self.observation_terms.items()}
 
         with torch.inference_mode():  # every buffer is an inference tensor, so compiled code sees one kind
             self._build(params)
         self.reset()
+
+    @property
+    def curriculum(self) -> Any:
+        """The :class:`~fastembody_go2.terrain.TerrainCurriculum` on rough terrain, else None."""
+        return self._ground.curriculum if self._ground is not None else None
 
     def _build(self, params: Go2ToyParams) -> None:
         dev = self.device
@@ -102,8 +126,17 @@ class Go2ToyEnv(VectorEnv):
             max_roll=params.max_roll,
             max_pitch=params.max_pitch,
             clip_observations=params.clip_observations,
+            policy_layout=self._layout("policy"),
+            critic_layout=self.observation_terms["critic"],
+            scan_noise_amplitude=float(noise_amplitudes((HEIGHT_SCAN_TERM,), params.noise_level, dev, 1)[0]),
         )
-        amplitude = noise_amplitudes(POLICY_TERMS, params.noise_level, dev)
+        # positional extras of the compiled calls: none on flat ground without a height scan (today's graphs)
+        scan = scan_constants(params.terrain, dev) if HEIGHT_SCAN_TERM in self.task.critic_layout else None
+        self._scan = scan
+        self._physics_extra: Tuple[Any, ...] = (self.terrain,) if self._ground is not None else ()
+        self._task_extra: Tuple[Any, ...] = (self.terrain, scan) if self._ground is not None else ()
+        self.scan_ground: Optional[torch.Tensor] = None  # [N, P] ground under the scan points (terrain only)
+        amplitude = noise_amplitudes(POLICY_TERMS, params.noise_level, dev)  # the scan's noise: _scan_noise_bits
         self.noise_columns = amplitude.nonzero(as_tuple=False).flatten()  # only these get noise
         self.noise_amplitude = amplitude[self.noise_columns]
         self.resample_steps = max(1, int(round(params.commands.resampling_time_s / self.step_dt)))
@@ -129,7 +162,13 @@ class Go2ToyEnv(VectorEnv):
         self.feet_air_time, self.last_contacts = zeros(4), zeros(4, dtype=torch.bool)
         self.episode_length_buf = zeros(dtype=torch.long)
         self.episode_sums, self.tracking_error_sum = zeros(len(self.reward_terms)), zeros()
-        self.policy_obs, self.critic_obs = zeros(group_dim(POLICY_TERMS)), zeros(group_dim(CRITIC_TERMS))
+        self.policy_obs = zeros(group_dim(self.task.policy_layout, self.scan_points))
+        self.critic_obs = zeros(group_dim(self.task.critic_layout, self.scan_points))
+
+    def _layout(self, group: str) -> Tuple[str, ...]:
+        """Terms of the noisy buffer: the 48 policy terms (+ the height scan when the policy reads it)."""
+        scan = (HEIGHT_SCAN_TERM,) if HEIGHT_SCAN_TERM in self.observation_terms[group] else ()
+        return POLICY_TERMS + scan
 
     def _uniform(self, bounds: Any, *shape: int) -> torch.Tensor:
         low, high = float(bounds[0]), float(bounds[1])
@@ -139,15 +178,18 @@ class Go2ToyEnv(VectorEnv):
     def reset(self) -> Dict[str, torch.Tensor]:
         with torch.inference_mode():
             all_ids = torch.arange(self.num_envs, device=self.device)
+            if self._ground is not None:
+                self._ground.initialise(self.generator)  # the first reset draws levels; none moves them
             self._reset_idx(all_ids)
             self._resample_commands(all_ids)
+            self._refresh_scan_ground()
             self._compute_observations(torch.zeros(self.num_envs, 4, dtype=torch.bool, device=self.device))
         return self.get_observations()
 
     def get_observations(self) -> Dict[str, torch.Tensor]:
-        deployable = self.policy_obs[:, 3:]
+        deployable = self.policy_obs[:, 3:48]  # the buffer is the 48 policy terms (+ the height scan)
         obs = {
-            "policy": deployable if self.params.deployable_policy else self.policy_obs,
+            "policy": self.policy_obs[:, 3:] if self.params.deployable_policy else self.policy_obs,
             "deployable": deployable,
             "critic": self.critic_obs,
         }
@@ -162,10 +204,12 @@ class Go2ToyEnv(VectorEnv):
             targets = joints_to_soa(self.default_joint_pos + robot.ACTION_SCALE * actions)
             last_joint_vel = self.state.joint_vel
             self.state, torques, forces = self._physics(self.state, targets, self.dynamics, self.model,
-                                                        robot.DECIMATION)
+                                                        robot.DECIMATION, *self._physics_extra)
             self.episode_length_buf += 1
             out = self._task_step(self.state, torques, forces, actions, self.actions, last_joint_vel,
-                                  self.commands, self.heading, self.feet_air_time, self.last_contacts, self.task)
+                                  self.commands, self.heading, self.feet_air_time, self.last_contacts, self.task,
+                                  *self._task_extra)
+            self.scan_ground = out.scan_ground
             self.commands, self.feet_air_time, self.last_contacts = out.commands, out.feet_air_time, out.contacts
             self.episode_sums += out.per_term
             self.tracking_error_sum += out.tracking_error
@@ -177,7 +221,12 @@ class Go2ToyEnv(VectorEnv):
             if reset_ids.numel() > 0:
                 extras["episode"] = episode_stats(reset_ids, out.terminated, self.episode_sums, self.episode_length_buf,
                                                   self.tracking_error_sum, self.reward_terms, self.params.episode_length_s)
+                if self._ground is not None:
+                    extras["episode"]["terrain_level"] = self._ground.end_episodes(
+                        reset_ids, self.state.pos[:2, reset_ids].t(), self.commands[reset_ids, :2],
+                        self.params.episode_length_s, self.generator)
                 self._reset_idx(reset_ids)
+                self._refresh_scan_ground(reset_ids)
             self._resample_due_commands()
             self._push_due_robots()
             self._compute_observations(self.last_contacts)
@@ -200,6 +249,8 @@ class Go2ToyEnv(VectorEnv):
         lowest = (foot_b[..., 2] - robot.COM_OFFSET[2]).min(-1).values
         pos = torch.zeros(k, 3, device=dev)
         pos[:, 2] = robot.FOOT_RADIUS + clearance - lowest
+        if self._ground is not None:  # onto the env's tile, above the ground under its feet
+            pos, quat = self._ground.place(ids, pos, quat, foot_b, self._uniform)
         new = body_state(pos, quat, lin_vel, ang_vel, joint_pos, torch.zeros(k, 12, device=dev))
         for buffer, value in zip(self.state, new):
             buffer[..., ids] = value
@@ -215,6 +266,9 @@ class Go2ToyEnv(VectorEnv):
             self._resample_commands(ids)
 
     def _resample_commands(self, ids: torch.Tensor) -> None:
+        if self.fixed_command is not None:
+            self.commands[ids] = torch.tensor(self.fixed_command, dtype=self.commands.dtype, device=self.device)
+            return
         commands, heading, standing = sample_commands(self.params.commands, ids.numel(), self._uniform, self.generator,
                                                       self.device)
         if standing is not None:
@@ -231,12 +285,59 @@ class Go2ToyEnv(VectorEnv):
         if ids.numel() > 0:
             self.state.lin_vel[:2, ids] = self._uniform((-rnd.max_push_vel_xy, rnd.max_push_vel_xy), 2, ids.numel())
 
+    def _refresh_scan_ground(self, ids: Optional[torch.Tensor] = None) -> None:
+        """Ground under the scan points of the envs ``ids`` (all when None) at their current state (terrain only:
+        after resets, so a new episode's first observation scans its new ground)."""
+        if self._ground is not None and self._scan is not None:
+            self.scan_ground = self._ground.scan_ground(self.state, self._scan, self.scan_ground, ids)
+
     def _compute_observations(self, contacts: torch.Tensor) -> None:
         uniform = torch.rand(self.num_envs, self.noise_columns.numel(), generator=self.generator,
                              device=self.device)
+        extra: Tuple[Any, ...] = ()
+        if self._scan is not None:
+            extra = (self.terrain, self._scan, self.scan_ground) if self._ground is not None else (None, self._scan, None)
+            if HEIGHT_SCAN_TERM in self.task.policy_layout and self.task.scan_noise_amplitude > 0:
+                extra = extra + (uniform_int16(self.num_envs * self.scan_points, self.generator),)
         self.policy_obs, self.critic_obs = self._observe(self.state, self.dynamics, self.commands, self.actions,
                                                          contacts, uniform, self.noise_amplitude,
-                                                         self.noise_columns, self.task)
+                                                         self.noise_columns, self.task, *extra)
+
+    # -- hooks -----------------------------------------------------------------------------------------
+    @property
+    def base_lin_vel(self) -> torch.Tensor:
+        """``[N, 3]`` base linear velocity in the body frame (playback metrics): the critic's noise-free term."""
+        return self.critic_obs[:, 0:3] / OBSERVATION_SCALES["base_lin_vel"]
+
+    def set_command(self, command: Optional[Sequence[float]]) -> None:
+        """Fix every env's (vx, vy, yaw rate) command: no resampling, no heading control; None: random again."""
+        with torch.inference_mode():
+            if command is None:
+                self.fixed_command = None
+                self.task = self.task._replace(heading_command=self.params.commands.heading_command)
+                self._resample_commands(torch.arange(self.num_envs, device=self.device))
+                return
+            values = tuple(float(v) for v in command)
+            if len(values) != 3 or not all(math.isfinite(v) for v in values):
+                raise EnvError(f"go2-toy: a command is three finite numbers (vx, vy, yaw_rate), got {command!r}")
+            self.fixed_command = values  # type: ignore[assignment]
+            self.task = self.task._replace(heading_command=False)
+            self.commands[:] = torch.tensor(values, dtype=self.commands.dtype, device=self.device)
+            self._refresh_scan_ground()
+            self._compute_observations(self.last_contacts)
+
+    def render(self, env_id: int = 0, width: int = 640, height: int = 480) -> Any:
+        """An RGB frame ``[height, width, 3]`` uint8 of env ``env_id`` (software renderer: matplotlib, no OpenGL)."""
+        from .render import SoftwareRenderer, render_env
+
+        if self._renderer is None:
+            self._renderer = SoftwareRenderer(self._ground.height_field() if self._ground is not None else None)
+        return render_env(self._renderer, self, env_id, width, height)
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
 
     # -- checkpointing -------------------------------------------------------------------------------
     def state_dict(self) -> Dict[str, Any]:
@@ -245,12 +346,19 @@ class Go2ToyEnv(VectorEnv):
         out["body"] = {name: t.clone() for name, t in self.state._asdict().items()}
         out["dynamics"] = {name: t.clone() for name, t in self.dynamics._asdict().items()}
         out["buffers"] = {name: getattr(self, name).clone() for name in _BUFFERS}
+        if self._ground is not None:
+            out["terrain"] = self._ground.state_dict()
         return out
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         if int(state.get("num_envs", -1)) != self.num_envs:
             raise CheckpointError(f"go2-toy: checkpoint env state has num_envs={state.get('num_envs')}, "
                                   f"this env has {self.num_envs}")
+        if (self._ground is None) != ("terrain" not in state):
+            where = ("flat ground", "terrain") if self._ground is not None else ("terrain", "flat ground")
+            raise CheckpointError(f"go2-toy: checkpoint env state was saved on {where[0]}, this env runs on {where[1]}")
+        if self._ground is not None:
+            self._ground.check(state["terrain"])
         with torch.inference_mode():
             self.state = BodyState(**self._restored(state["body"], self.state._asdict(), "body"))
             self.dynamics = EnvDynamics(**self._restored(state["dynamics"], self.dynamics._asdict(), "dynamics"))
@@ -258,6 +366,9 @@ class Go2ToyEnv(VectorEnv):
                                               "buffers").items():
                 setattr(self, name, value)
             self.generator.set_state(state["generator"].cpu())
+            if self._ground is not None:
+                self._ground.load_state_dict(state["terrain"])
+                self._refresh_scan_ground()
 
     def _restored(self, saved: Dict[str, Any], current: Dict[str, torch.Tensor], where: str) -> Dict[str, Any]:
         out = {}

@@ -69,7 +69,7 @@ def evaluate_walking(
                 speed_sum += live * reached[:, 0]
                 command_sum += live * command[:, 0]
                 counted += live
-                contacts = env.critic_obs[:, -4:] > 0.5  # FL, FR, RL, RR
+                contacts = env.last_contacts  # FL, FR, RL, RR (the critic's foot_contacts term)
                 diagonal = (contacts[:, 0] == contacts[:, 3]) & (contacts[:, 1] == contacts[:, 2]) & (
                     contacts[:, 0] != contacts[:, 1])
                 duty_sum += live * contacts.float().mean(1)

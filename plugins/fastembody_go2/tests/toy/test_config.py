@@ -4,7 +4,8 @@ import pytest
 from fastembody_core import ConfigError
 
 from fastembody_go2.task import DEFAULT_REWARD_SCALES
-from fastembody_go2.toy.config import CommandParams, Go2ToyParams, RandomizationParams, RewardParams
+from fastembody_go2.task_params import CommandParams, RandomizationParams, RewardParams
+from fastembody_go2.toy.config import Go2ToyParams
 
 
 def test_defaults_follow_unitree_rl_gym():

@@ -8,7 +8,7 @@ from fastembody_go2 import robot
 from fastembody_go2.toy.config import PhysicsParams
 from fastembody_go2.toy.dynamics import BodyState, EnvDynamics, aos_fields, body_state, joints_to_soa
 from fastembody_go2.toy.dynamics import mechanical_energy, model_constants, physics_step
-from fastembody_go2.toy.kinematics import quat_to_rotmat, roll_pitch_yaw
+from fastembody_go2.kinematics import quat_to_rotmat, roll_pitch_yaw
 
 Q0 = torch.tensor(robot.DEFAULT_JOINT_POS)
 MG = robot.TOTAL_MASS * robot.GRAVITY

@@ -173,3 +173,21 @@ def test_payload_and_motor_strength_change_the_dynamics():
             env.step(torch.zeros(2, 12))
         heights.append(float(env.critic_obs[:, 51].mean()))
     assert heights[1] < heights[0] - 0.005 and heights[2] < heights[0] - 0.005  # sags more
+
+
+def test_set_command_holds_through_resamples_and_resets_and_base_lin_vel_is_body_frame():
+    env = make(num_envs=8, episode_length_s=0.5)  # episodes of 25 steps: resets happen
+    env.set_command((0.7, -0.2, 0.3))
+    obs = None
+    for actions in random_actions(env, 60):
+        obs, _, _, _ = env.step(actions)
+    assert torch.allclose(env.commands, torch.tensor([0.7, -0.2, 0.3]).expand(8, 3))
+    assert torch.allclose(obs["critic"][:, 9:11], 2.0 * env.commands[:, :2])
+    velocity = env.base_lin_vel
+    assert velocity.shape == (8, 3)
+    assert torch.equal(velocity, env.critic_obs[:, 0:3] / 2.0)  # the critic's noise-free term, unscaled
+    assert (velocity.norm(dim=1) - env.state.lin_vel.t().norm(dim=1)).abs().max() < 0.1  # base vs CoM velocity
+    env.set_command(None)
+    assert not torch.allclose(env.commands, torch.tensor([0.7, -0.2, 0.3]).expand(8, 3))
+    with pytest.raises(EnvError, match="three finite numbers"):
+        env.set_command((1.0, float("nan"), 0.0))

@@ -34,6 +34,48 @@ class SimParams:
         self.physx = PhysXParams()
 
 
+class Vec3:
+    def __init__(self, x: float = 0.0, y: float = 0.0, z: float = 0.0):
+        self.x, self.y, self.z = x, y, z
+
+
+class Transform:
+    def __init__(self) -> None:
+        self.p = Vec3()
+
+
+class PlaneParams:
+    def __init__(self) -> None:
+        self.normal = Vec3(0.0, 1.0, 0.0)
+        self.distance = 0.0
+        self.static_friction = 1.0
+        self.dynamic_friction = 1.0
+        self.restitution = 0.0
+
+
+class TriangleMeshParams:
+    def __init__(self) -> None:
+        self.nb_vertices = 0
+        self.nb_triangles = 0
+        self.transform = Transform()
+        self.static_friction = 1.0
+        self.dynamic_friction = 1.0
+        self.restitution = 0.0
+
+
+class HeightFieldParams:
+    def __init__(self) -> None:
+        self.column_scale = 1.0
+        self.row_scale = 1.0
+        self.vertical_scale = 1.0
+        self.nbRows = 0
+        self.nbColumns = 0
+        self.transform = Transform()
+        self.static_friction = 1.0
+        self.dynamic_friction = 1.0
+        self.restitution = 0.0
+
+
 class Sim:
     def __init__(self, compute_device: int, graphics_device: int, physics_engine: int, params: SimParams):
         self.compute_device = compute_device
@@ -41,6 +83,8 @@ class Sim:
         self.physics_engine = physics_engine
         self.params = params
         self.destroyed = False
+        self.grounds = []
+        """What was added as ground: ("plane" | "trimesh" | "heightfield", its params) (stand-in record)."""
 
 
 class Gym:
@@ -50,6 +94,15 @@ class Gym:
         if physics_engine != SIM_PHYSX:
             raise RuntimeError("stand-in: legged_gym needs PhysX")
         return Sim(compute_device, graphics_device, physics_engine, params)
+
+    def add_ground(self, sim: Sim, params: PlaneParams) -> None:
+        sim.grounds.append(("plane", params))
+
+    def add_triangle_mesh(self, sim: Sim, vertices: object, triangles: object, params: TriangleMeshParams) -> None:
+        sim.grounds.append(("trimesh", params))
+
+    def add_heightfield(self, sim: Sim, heights: object, params: HeightFieldParams) -> None:
+        sim.grounds.append(("heightfield", params))
 
     def prepare_sim(self, sim: Sim) -> bool:
         return True

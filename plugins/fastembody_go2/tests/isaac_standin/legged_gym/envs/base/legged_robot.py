@@ -2,15 +2,24 @@
 
 PhysX is replaced by a batch of PD-driven joints whose offsets from the default pose drive the base
 velocity (thighs: forward, hips: sideways, calves: yaw), so tracking the commands can be learned.
+
+``LeggedRobot`` is unitree_rl_gym's: it always builds a ground plane and has no terrain code (its
+``cfg.terrain`` block is read only for friction). ``TerrainLeggedRobot`` is leggedrobotics/legged_gym's, which
+keeps the terrain code: ``mesh_type`` heightfield/trimesh builds ``utils.terrain.Terrain``, robots spawn at tile
+origins by level and column, ``measure_heights`` appends clip(base_z - 0.5 - h, -1, 1) x 5 at the measured points
+(yaw-rotated, min of three cell corners) to ``obs_buf``, and ``_update_terrain_curriculum`` moves levels at resets
+(``extras["episode"]["terrain_level"]``). ``legged_gym.envs`` registers go2 with ``TerrainLeggedRobot`` when
+``STANDIN_LEGGED_GYM=legged_gym``.
 """
 import numpy as np
 from isaacgym.torch_utils import torch_rand_float
-from isaacgym import gymapi  # noqa: F401
+from isaacgym import gymapi
 
 import torch
 
 from legged_gym.envs.base.base_task import BaseTask
 from legged_gym.utils.helpers import class_to_dict
+from legged_gym.utils.terrain import Terrain
 
 _INERTIA = 0.05
 _TORQUE_LIMIT = 25.0
@@ -113,7 +122,15 @@ class LeggedRobot(BaseTask):
             self.episode_sums["termination"] += rew
 
     def compute_observations(self) -> None:
-        clean = torch.cat(
+        clean = self._proprioception()
+        self.obs_buf = _fit(clean, self.num_obs).clone()
+        if self.add_noise:
+            self.obs_buf += (2 * torch.rand_like(self.obs_buf) - 1) * self.noise_scale_vec
+        self._compute_privileged(clean)
+
+    def _proprioception(self) -> torch.Tensor:
+        """legged_gym's 48-dim observation (12 joints) before noise."""
+        return torch.cat(
             (
                 self.base_lin_vel * self.obs_scales.lin_vel,
                 self.base_ang_vel * self.obs_scales.ang_vel,
@@ -125,17 +142,29 @@ class LeggedRobot(BaseTask):
             ),
             dim=-1,
         )
-        self.obs_buf = _fit(clean, self.num_obs).clone()
-        if self.add_noise:
-            self.obs_buf += (2 * torch.rand_like(self.obs_buf) - 1) * self.noise_scale_vec
+
+    def _compute_privileged(self, clean: torch.Tensor) -> None:
         if self.num_privileged_obs is not None:
             extra = torch.cat((self.friction_coeffs, self.base_contact_force.unsqueeze(1)), dim=-1)
             self.privileged_obs_buf = _fit(torch.cat((clean, extra), dim=-1), self.num_privileged_obs)
 
     # -- sim set-up -----------------------------------------------------------------------------------
     def create_sim(self) -> None:
+        """unitree_rl_gym's: a ground plane, whatever ``cfg.terrain.mesh_type`` says."""
         self.up_axis_idx = 2
         self.sim = self.gym.create_sim(self.sim_device_id, self.graphics_device_id, self.physics_engine, self.sim_params)
+        self._create_ground_plane()
+        self._create_envs()
+
+    def _create_ground_plane(self) -> None:
+        plane_params = gymapi.PlaneParams()
+        plane_params.normal = gymapi.Vec3(0.0, 0.0, 1.0)
+        plane_params.static_friction = self.cfg.terrain.static_friction
+        plane_params.dynamic_friction = self.cfg.terrain.dynamic_friction
+        plane_params.restitution = self.cfg.terrain.restitution
+        self.gym.add_ground(self.sim, plane_params)
+
+    def _create_envs(self) -> None:
         self.num_dof = self.num_actions
         self.num_bodies = 1 + self.num_dof
 
@@ -314,3 +343,179 @@ class LeggedRobot(BaseTask):
     def _reward_stand_still(self) -> torch.Tensor:
         still = torch.norm(self.commands[:, :2], dim=1) < 0.1
         return torch.sum(torch.abs(self.dof_pos - self.default_dof_pos), dim=1) * still
+
+
+class TerrainLeggedRobot(LeggedRobot):
+    """leggedrobotics/legged_gym's LeggedRobot: unitree_rl_gym's plus the terrain code (see the module docstring).
+
+    The stand-in robot gets a world position ``root_pos`` (its xy integrated from the base velocity and heading,
+    its z the spawn height) so that heights can be measured and the curriculum can move levels.
+    """
+
+    def _parse_cfg(self, cfg) -> None:  # noqa: ANN001
+        super()._parse_cfg(cfg)
+        if self.cfg.terrain.mesh_type not in ["heightfield", "trimesh"]:
+            self.cfg.terrain.curriculum = False
+
+    def create_sim(self) -> None:
+        self.up_axis_idx = 2
+        self.sim = self.gym.create_sim(self.sim_device_id, self.graphics_device_id, self.physics_engine,
+                                       self.sim_params)
+        mesh_type = self.cfg.terrain.mesh_type
+        if mesh_type in ["heightfield", "trimesh"]:
+            self.terrain = Terrain(self.cfg.terrain, self.num_envs)
+        if mesh_type == "plane":
+            self._create_ground_plane()
+        elif mesh_type == "heightfield":
+            self._create_heightfield()
+        elif mesh_type == "trimesh":
+            self._create_trimesh()
+        elif mesh_type is not None:
+            raise ValueError("Terrain mesh type not recognised. Allowed types are [None, plane, heightfield, trimesh]")
+        self._create_envs()
+
+    def _create_envs(self) -> None:
+        super()._create_envs()
+        self._get_env_origins()
+
+    def _create_heightfield(self) -> None:
+        hf_params = gymapi.HeightFieldParams()
+        hf_params.column_scale = self.terrain.cfg.horizontal_scale
+        hf_params.row_scale = self.terrain.cfg.horizontal_scale
+        hf_params.vertical_scale = self.terrain.cfg.vertical_scale
+        hf_params.nbRows = self.terrain.tot_cols
+        hf_params.nbColumns = self.terrain.tot_rows
+        hf_params.transform.p.x = -self.terrain.cfg.border_size
+        hf_params.transform.p.y = -self.terrain.cfg.border_size
+        hf_params.static_friction = self.cfg.terrain.static_friction
+        hf_params.dynamic_friction = self.cfg.terrain.dynamic_friction
+        hf_params.restitution = self.cfg.terrain.restitution
+        self.gym.add_heightfield(self.sim, self.terrain.heightsamples, hf_params)
+        self.height_samples = torch.tensor(self.terrain.heightsamples).view(
+            self.terrain.tot_rows, self.terrain.tot_cols).to(self.device)
+
+    def _create_trimesh(self) -> None:
+        tm_params = gymapi.TriangleMeshParams()
+        tm_params.nb_vertices = self.terrain.vertices.shape[0]
+        tm_params.nb_triangles = self.terrain.triangles.shape[0]
+        tm_params.transform.p.x = -self.terrain.cfg.border_size
+        tm_params.transform.p.y = -self.terrain.cfg.border_size
+        tm_params.static_friction = self.cfg.terrain.static_friction
+        tm_params.dynamic_friction = self.cfg.terrain.dynamic_friction
+        tm_params.restitution = self.cfg.terrain.restitution
+        self.gym.add_triangle_mesh(self.sim, self.terrain.vertices.flatten(order="C"),
+                                   self.terrain.triangles.flatten(order="C"), tm_params)
+        self.height_samples = torch.tensor(self.terrain.heightsamples).view(
+            self.terrain.tot_rows, self.terrain.tot_cols).to(self.device)
+
+    def _get_env_origins(self) -> None:
+        self.env_origins = torch.zeros(self.num_envs, 3, device=self.device)
+        if self.cfg.terrain.mesh_type in ["heightfield", "trimesh"]:
+            self.custom_origins = True
+            max_init_level = self.cfg.terrain.max_init_terrain_level
+            if not self.cfg.terrain.curriculum:
+                max_init_level = self.cfg.terrain.num_rows - 1
+            self.terrain_levels = torch.randint(0, max_init_level + 1, (self.num_envs,), device=self.device)
+            self.terrain_types = torch.div(torch.arange(self.num_envs, device=self.device),
+                                           (self.num_envs / self.cfg.terrain.num_cols),
+                                           rounding_mode="floor").to(torch.long)
+            self.max_terrain_level = self.cfg.terrain.num_rows
+            self.terrain_origins = torch.from_numpy(self.terrain.env_origins).to(self.device).to(torch.float)
+            self.env_origins[:] = self.terrain_origins[self.terrain_levels, self.terrain_types]
+        else:
+            self.custom_origins = False
+            num_cols = np.floor(np.sqrt(self.num_envs))
+            num_rows = np.ceil(self.num_envs / num_cols)
+            xx, yy = torch.meshgrid(torch.arange(num_rows), torch.arange(num_cols), indexing="ij")
+            self.env_origins[:, 0] = self.cfg.env.env_spacing * xx.flatten()[:self.num_envs]
+            self.env_origins[:, 1] = self.cfg.env.env_spacing * yy.flatten()[:self.num_envs]
+
+    def _init_buffers(self) -> None:
+        self.root_pos = self.env_origins + torch.tensor(self.cfg.init_state.pos, device=self.device)
+        super()._init_buffers()
+        if self.cfg.terrain.measure_heights:
+            self.height_points = self._init_height_points()
+        self.measured_heights = 0
+
+    def _get_noise_scale_vec(self) -> torch.Tensor:
+        noise_vec = super()._get_noise_scale_vec()
+        if self.cfg.terrain.measure_heights:
+            noise_scales, level = self.cfg.noise.noise_scales, self.cfg.noise.noise_level
+            noise_vec[48:235] = noise_scales.height_measurements * level * self.obs_scales.height_measurements
+        return noise_vec
+
+    def _update_base(self) -> None:
+        super()._update_base()
+        cos, sin = torch.cos(self.heading), torch.sin(self.heading)
+        vx, vy = self.base_lin_vel[:, 0], self.base_lin_vel[:, 1]
+        self.root_pos[:, 0] += (cos * vx - sin * vy) * self.dt
+        self.root_pos[:, 1] += (sin * vx + cos * vy) * self.dt
+
+    def _post_physics_step_callback(self) -> None:
+        super()._post_physics_step_callback()
+        if self.cfg.terrain.measure_heights:
+            self.measured_heights = self._get_heights()
+
+    def reset_idx(self, env_ids):  # noqa: ANN001
+        if len(env_ids) == 0:
+            return
+        if self.cfg.terrain.curriculum:
+            self._update_terrain_curriculum(env_ids)
+        super().reset_idx(env_ids)
+        if self.cfg.terrain.curriculum:
+            self.extras["episode"]["terrain_level"] = torch.mean(self.terrain_levels.float())
+
+    def _reset_root_states(self, env_ids: torch.Tensor) -> None:
+        super()._reset_root_states(env_ids)
+        self.root_pos[env_ids] = torch.tensor(self.cfg.init_state.pos, device=self.device) + self.env_origins[env_ids]
+        if self.custom_origins:
+            self.root_pos[env_ids, :2] += torch_rand_float(-1.0, 1.0, (len(env_ids), 2), device=self.device)
+
+    def compute_observations(self) -> None:
+        clean = self._proprioception()
+        self.obs_buf = clean
+        if self.cfg.terrain.measure_heights:
+            heights = torch.clip(self.root_pos[:, 2].unsqueeze(1) - 0.5 - self.measured_heights, -1, 1.0)
+            self.obs_buf = torch.cat((self.obs_buf, heights * self.obs_scales.height_measurements), dim=-1)
+        if self.add_noise:  # a num_observations that does not match fails here, as in legged_gym
+            self.obs_buf += (2 * torch.rand_like(self.obs_buf) - 1) * self.noise_scale_vec
+        self._compute_privileged(clean)
+
+    def _update_terrain_curriculum(self, env_ids: torch.Tensor) -> None:
+        if not self.init_done:  # not on the initial reset
+            return
+        distance = torch.norm(self.root_pos[env_ids, :2] - self.env_origins[env_ids, :2], dim=1)
+        move_up = distance > self.terrain.env_length / 2
+        move_down = (distance < torch.norm(self.commands[env_ids, :2], dim=1) * self.max_episode_length_s * 0.5) \
+            * ~move_up
+        self.terrain_levels[env_ids] += 1 * move_up - 1 * move_down
+        self.terrain_levels[env_ids] = torch.where(
+            self.terrain_levels[env_ids] >= self.max_terrain_level,
+            torch.randint_like(self.terrain_levels[env_ids], self.max_terrain_level),
+            torch.clip(self.terrain_levels[env_ids], 0))
+        self.env_origins[env_ids] = self.terrain_origins[self.terrain_levels[env_ids], self.terrain_types[env_ids]]
+
+    def _init_height_points(self) -> torch.Tensor:
+        y = torch.tensor(self.cfg.terrain.measured_points_y, device=self.device)
+        x = torch.tensor(self.cfg.terrain.measured_points_x, device=self.device)
+        grid_x, grid_y = torch.meshgrid(x, y, indexing="ij")
+        self.num_height_points = grid_x.numel()
+        points = torch.zeros(self.num_envs, self.num_height_points, 3, device=self.device)
+        points[:, :, 0] = grid_x.flatten()
+        points[:, :, 1] = grid_y.flatten()
+        return points
+
+    def _get_heights(self, env_ids=None) -> torch.Tensor:  # noqa: ANN001
+        if self.cfg.terrain.mesh_type == "plane":
+            return torch.zeros(self.num_envs, self.num_height_points, device=self.device)
+        elif self.cfg.terrain.mesh_type == "none":
+            raise NameError("Can't measure height with terrain mesh type 'none'")
+        cos, sin = torch.cos(self.heading).unsqueeze(1), torch.sin(self.heading).unsqueeze(1)
+        px, py = self.height_points[:, :, 0], self.height_points[:, :, 1]
+        points = torch.stack((cos * px - sin * py, sin * px + cos * py), dim=-1) + self.root_pos[:, None, :2]
+        points = ((points + self.terrain.cfg.border_size) / self.terrain.cfg.horizontal_scale).long()
+        px = torch.clip(points[:, :, 0].view(-1), 0, self.height_samples.shape[0] - 2)
+        py = torch.clip(points[:, :, 1].view(-1), 0, self.height_samples.shape[1] - 2)
+        heights = torch.min(torch.min(self.height_samples[px, py], self.height_samples[px + 1, py]),
+                            self.height_samples[px, py + 1])
+        return heights.view(self.num_envs, -1) * self.terrain.cfg.vertical_scale

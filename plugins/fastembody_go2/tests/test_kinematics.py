@@ -2,7 +2,7 @@
 import torch
 
 from fastembody_go2 import robot
-from fastembody_go2.toy.kinematics import leg_geometry, leg_kinematics, quat_to_rotmat, rotate, rotate_inverse
+from fastembody_go2.kinematics import leg_geometry, leg_kinematics, quat_to_rotmat, rotate, rotate_inverse
 
 
 def test_default_pose_feet_match_the_reference_model():

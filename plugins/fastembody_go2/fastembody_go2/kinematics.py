@@ -8,7 +8,7 @@ from typing import NamedTuple, Tuple
 
 import torch
 
-from .. import robot
+from . import robot
 
 
 class LegGeometry(NamedTuple):

@@ -1,0 +1,277 @@
+"""go2-mujoco on rough terrain: the shared height field as a MuJoCo hfield, spawn points, curriculum, local ground.
+
+The ground is :mod:`fastembody_go2.terrain`'s array (``generate_terrain(params.terrain, seed)``, or a given
+``Terrain`` such as an evaluation course): the MJCF's ``floor`` plane is replaced by an hfield geom built by
+``terrain.mujoco_hfield.hfield_spec`` (each cell as ``upsample`` x ``upsample`` samples, so MuJoCo equals the torch
+columns except within hs / (2 upsample) of a riser) plus, when the field's outer ring is level, four boxes topped
+at that level reaching FRAME_MARGIN_M beyond it, so robots cannot walk off the field (the torch lookups read the
+edge cell off the map: the same flat continuation). The hfield then keeps ``hfield_border`` metres (at least one
+cell) of the array's flat border, the boxes replace the rest. An array whose cropped edge is not level (the
+evaluation courses continue their profile to the edge) is kept whole, without boxes: its border is the margin.
+
+Everything the task reads from the ground uses the torch lookups (``ground_height``, ``height_scan``), so base
+height, falls and the height scan are bit-identical to go2-toy's on the same array. Spawning, the curriculum and
+the env's state for resuming live in :class:`EnvTerrain` (go2-toy's rules, see ``toy/terrain_env.py``).
+"""
+import dataclasses
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+
+import numpy as np
+import torch
+
+from fastembody_core import CheckpointError, EnvError
+
+from ..compiled import MaybeCompiled
+from ..kinematics import yaw_quat
+from ..terrain.curriculum import TerrainCurriculum
+from ..terrain.field import Terrain, ground_height
+from ..terrain.generator import generate_terrain
+from ..terrain.mujoco_hfield import HFieldSpec, hfield_spec, hfield_xml, write_hfield
+from ..terrain.params import TerrainParams
+from ..terrain.scan import height_scan, scan_points
+from .model import MODEL_PATH, configure_model, import_mujoco
+
+HFIELD_NAME = "terrain"
+FLOOR_GEOM = "floor"
+FRAME_MARGIN_M = 200.0
+"""How far the level boxes around the field reach [m] (a robot walks at most ~20-40 m in an episode)."""
+FRAME_THICKNESS_M = 1.0
+HFIELD_BASE_M = 1.0
+"""Depth of the solid below the hfield's lowest point [m] (MuJoCo's base_z)."""
+SPAWN_XY_NOISE_M = 1.0
+"""Robots spawn within +-this of their tile origin in x and y by default (legged_gym; go2-toy's value)."""
+_FLOOR_KEYS_DROPPED = ("name", "type", "size", "pos", "quat", "euler", "axisangle", "xyaxes", "zaxis", "fromto",
+                       "hfield", "mesh")
+
+
+def frame_level(spec: HFieldSpec, vertical_scale: float) -> Optional[float]:
+    """Height of the hfield's outer ring of samples [m] when it is level (to the vertical unit), else None."""
+    grid = spec.data.reshape(spec.nrow, spec.ncol)
+    ring = np.concatenate((grid[0], grid[-1], grid[:, 0], grid[:, -1])).astype(np.float64)
+    if ring.max() - ring.min() > 1e-6:
+        return None
+    level = spec.pos[2] + spec.size[2] * float(ring[0])
+    return round(level / vertical_scale) * vertical_scale
+
+
+def _frame_boxes(spec: HFieldSpec, level: float) -> Tuple[Tuple[Tuple[float, float, float], Tuple[float, ...]], ...]:
+    """(centre, half sizes) of the four boxes around the field, topped at ``level``."""
+    (cx, cy, _), (rx, ry) = spec.pos, spec.size[:2]
+    x0, x1, y0, y1, m = cx - rx, cx + rx, cy - ry, cy + ry, FRAME_MARGIN_M
+    z, hz = level - FRAME_THICKNESS_M / 2.0, FRAME_THICKNESS_M / 2.0
+    return (((x0 - m / 2, cy, z), (m / 2, ry + m, hz)), ((x1 + m / 2, cy, z), (m / 2, ry + m, hz)),
+            ((cx, y0 - m / 2, z), (rx, m / 2, hz)), ((cx, y1 + m / 2, z), (rx, m / 2, hz)))
+
+
+def terrain_mjcf(path: Path, spec: HFieldSpec, level: Optional[float]) -> str:
+    """The MJCF at ``path`` with its ``floor`` geom replaced by the hfield (and the level frame around it).
+
+    The new geoms take the floor's contact and visual attributes (contype, friction, material, ...); relative
+    asset directories are made absolute, since the text is compiled without its file."""
+    root = ET.parse(str(path)).getroot()
+    worldbody = root.find("worldbody")
+    floor = None if worldbody is None else next(
+        (g for g in worldbody.findall("geom") if g.get("name") == FLOOR_GEOM), None)
+    if floor is None:
+        raise EnvError(f"MuJoCo model {path} has no world geom named {FLOOR_GEOM!r} to replace by the terrain")
+    keep = " ".join(f'{k}="{v}"' for k, v in floor.attrib.items() if k not in _FLOOR_KEYS_DROPPED)
+    asset_text, geom_text = hfield_xml(spec, HFIELD_NAME, keep)
+    geoms = [ET.fromstring(geom_text)]
+    if level is not None:
+        for k, (centre, half) in enumerate(_frame_boxes(spec, level)):
+            box = ET.fromstring(f'<geom name="{HFIELD_NAME}_frame{k}" type="box" {keep}/>')
+            box.set("pos", " ".join(repr(float(v)) for v in centre))
+            box.set("size", " ".join(repr(float(v)) for v in half))
+            geoms.append(box)
+    at = list(worldbody).index(floor)
+    worldbody.remove(floor)
+    for offset, geom in enumerate(geoms):
+        worldbody.insert(at + offset, geom)
+    asset = root.find("asset")
+    if asset is None:
+        asset = ET.SubElement(root, "asset")
+    asset.append(ET.fromstring(asset_text))
+    compiler = root.find("compiler")
+    if compiler is None:
+        compiler = ET.Element("compiler")
+        root.insert(0, compiler)
+    for key in ("meshdir", "texturedir"):
+        if compiler.get(key) is not None:
+            compiler.set(key, str((path.parent / compiler.get(key)).resolve()))
+    compiler.set("assetdir", str((path.parent / compiler.get("assetdir", ".")).resolve()))
+    return ET.tostring(root, encoding="unicode")
+
+
+def compile_mjcf(text: str) -> Any:
+    """Compile MJCF text. Through ``MjSpec`` where MuJoCo has it (>= 3.2): ``MjModel.from_xml_string`` kept
+    ~3x the hfield's size allocated after compiling (265 MB for the default map at upsample 4, MuJoCo 4.0)."""
+    mujoco = import_mujoco()
+    if not hasattr(mujoco, "MjSpec"):
+        return mujoco.MjModel.from_xml_string(text)
+    return mujoco.MjSpec.from_string(text).compile()
+
+
+def load_terrain_model(physics: Any, terrain: Terrain, upsample: int, keep_border: float) -> Any:
+    """The configured Go2 model standing on ``terrain`` (hfield data written; see the module for the border)."""
+    path = Path(getattr(physics, "model_file", None) or MODEL_PATH)
+    if not path.is_file():
+        raise EnvError(f"MuJoCo model file {path} not found")
+    keep_border = max(float(keep_border), terrain.horizontal_scale)  # a level ring for the frame to join
+    spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M, keep_border=keep_border)
+    level = frame_level(spec, terrain.vertical_scale)
+    if level is None:  # the edge is not level: keep the whole array, no frame
+        spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M)
+    try:
+        model = compile_mjcf(terrain_mjcf(path, spec, level))
+    except ValueError as exc:
+        raise EnvError(f"cannot load MuJoCo model {path} with the terrain: {' '.join(str(exc).split())}") from None
+    configure_model(model, physics)
+    write_hfield(model, spec, HFIELD_NAME)
+    return model
+
+
+def build_env_terrain(params: Any, seed: int, terrain: Optional[Terrain] = None,
+                      spawn: Optional[Any] = None) -> Tuple[Any, "EnvTerrain"]:
+    """(MjModel on the ground, EnvTerrain) of a ``Go2MujocoParams``: ``terrain``, else the generated one."""
+    ground = generate_terrain(params.terrain, int(seed)) if terrain is None else terrain
+    model = load_terrain_model(params.physics, ground, params.hfield_upsample, params.hfield_border)
+    return model, EnvTerrain(ground, params.terrain, int(params.num_envs), spawn)
+
+
+def hfield_bytes(model: Any) -> int:
+    """Bytes of hfield samples one MjModel copy holds (float32)."""
+    return int(model.nhfielddata) * 4
+
+
+class SpawnSpec(NamedTuple):
+    """Where robots start on a terrain (the same fields as go2-toy's ``SpawnSpec``; either may be passed)."""
+
+    xy_noise: float = SPAWN_XY_NOISE_M
+    """U(+-xy_noise) added to the tile origin's x and y [m]."""
+    yaw: Optional[float] = None
+    """Fixed heading [rad] (e.g. 0 on an evaluation course, which runs along +x); None: U(-pi, pi) as on flat."""
+
+
+class HeightScan:
+    """legged_gym's height scan of ``params`` on ``terrain`` (on flat ground, the one-cell zero field: z 0
+    everywhere); ``compile`` fuses it into one loop (eager, each op of a 4096 x 187 scan allocates a tensor)."""
+
+    def __init__(self, params: TerrainParams, terrain: Terrain, compile: bool = False):
+        self.terrain = terrain.to("cpu")
+        self.points = scan_points(params)
+        self.offset, self.clip = float(params.scan_offset), float(params.scan_clip)
+        self._scan = MaybeCompiled(scan_bases, compile, "go2-mujoco")
+
+    def __call__(self, state: np.ndarray, index: Any) -> torch.Tensor:
+        """[N, P] clip(base_z - offset - ground_z, +-clip) [m] around the bases of the MuJoCo ``state`` rows
+        (``index``: the env's SensorIndex), at the yaw-rotated scan points."""
+        return self._scan(torch.from_numpy(state[:, index.base_pos]), torch.from_numpy(state[:, index.base_quat]),
+                          self.terrain, self.points, self.offset, self.clip)
+
+
+def scan_bases(base_pos: torch.Tensor, quat: torch.Tensor, terrain: Terrain, points: torch.Tensor, offset: float,
+               clip: float) -> torch.Tensor:
+    """``terrain.scan.height_scan`` around bases at ``base_pos`` [N, 3] with (w, x, y, z) ``quat`` [N, 4]."""
+    w, x, y, z = quat.unbind(-1)
+    yaw = torch.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)).float()
+    return height_scan(terrain, base_pos.float(), yaw, points, offset, clip)
+
+
+class EnvTerrain:
+    """An env's terrain: the array (CPU), each env's tile (curriculum) and spawn point (go2-toy's rules).
+
+    Robots spawn at their tile's origin plus U(+-``spawn.xy_noise``) in x and y, with the lowest foot above the
+    highest ground under the base and the feet. At every episode end inside ``step`` (never at ``reset()``, so the
+    very first reset is skipped, as in legged_gym) the curriculum moves the env by legged_gym's rule, with the
+    distance walked measured from the env's spawn point, as go2-toy does."""
+
+    def __init__(self, terrain: Terrain, params: TerrainParams, num_envs: int, spawn: Optional[Any] = None):
+        self.terrain = terrain.to("cpu")
+        self.spawn = spawn or SpawnSpec()
+        self.curriculum = TerrainCurriculum(self.terrain, params.max_init_level, params.curriculum)
+        self.spawn_xy = torch.zeros(num_envs, 2)
+        """[N, 2] world xy of each env's base at its last spawn (the curriculum's distance is from here)."""
+        self.num_envs = num_envs
+
+    def ground(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Ground z [m] under world (x, y) (the torch column lookup)."""
+        return ground_height(self.terrain, x, y)
+
+    def under(self, xy: np.ndarray) -> torch.Tensor:
+        """[N] ground z under the world points ``xy`` [N, 2] (float64 NumPy, e.g. the bases of MuJoCo states)."""
+        xy = torch.from_numpy(xy).float()
+        return ground_height(self.terrain, xy[:, 0], xy[:, 1])
+
+    def initialise(self, generator: torch.Generator) -> None:
+        """Draw the initial levels (once, at the env's first reset)."""
+        if self.curriculum.num_envs == 0:
+            self.curriculum.initial(self.num_envs, generator)
+
+    def place(self, ids: torch.Tensor, quat: torch.Tensor, height: torch.Tensor, foot_body: torch.Tensor,
+              uniform: Callable[..., torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(xy [k, 2], quaternion [k, 4], base z [k]) of the envs ``ids`` moved from the flat spawn (yaw-only
+        ``quat``, base z ``height`` over a floor at 0, body-frame feet ``foot_body`` [k, 4, 3]) onto their tiles."""
+        k = ids.numel()
+        if self.spawn.yaw is not None:
+            quat = yaw_quat(torch.full((k,), float(self.spawn.yaw)))
+        noise = float(self.spawn.xy_noise)
+        xy = self.curriculum.origins(ids)[:, :2] + uniform((-noise, noise), k, 2)
+        yaw = 2.0 * torch.atan2(quat[:, 3], quat[:, 0])  # yaw-only quaternions
+        cos, sin = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]
+        fx, fy = foot_body[..., 0], foot_body[..., 1]
+        x = torch.cat((xy[:, :1], xy[:, :1] + cos * fx - sin * fy), dim=1)
+        y = torch.cat((xy[:, 1:], xy[:, 1:] + sin * fx + cos * fy), dim=1)
+        self.spawn_xy[ids] = xy
+        return xy, quat, height + self.ground(x, y).max(dim=1).values
+
+    def end_episodes(self, ids: torch.Tensor, base_xy: torch.Tensor, commands_xy: torch.Tensor,
+                     episode_length_s: float, generator: torch.Generator) -> torch.Tensor:
+        """Move the finished envs ``ids`` by legged_gym's rule; returns the mean level (0-d).
+
+        ``base_xy`` [k, 2] is where they ended, ``commands_xy`` [k, 2] their last linear velocity commands."""
+        walked = (base_xy - self.spawn_xy[ids]).norm(dim=1)
+        commanded = commands_xy.norm(dim=1) * episode_length_s
+        self.curriculum.update(ids, walked, commanded, generator)
+        return self.curriculum.mean_level()
+
+    def checksum(self) -> float:
+        """A fingerprint of the array (a resumed run must stand on the same ground)."""
+        return float(self.terrain.heights.double().sum())
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Curriculum levels and columns, spawn points, the array's shape and fingerprint (checked on load)."""
+        return {"curriculum": self.curriculum.state_dict(), "spawn_xy": self.spawn_xy.clone(),
+                "heights_shape": list(self.terrain.heights.shape), "heights_sum": self.checksum()}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        shape = list(state.get("heights_shape", []))
+        if shape != list(self.terrain.heights.shape) or not math.isclose(
+                float(state.get("heights_sum", math.nan)), self.checksum(), rel_tol=1e-9, abs_tol=1e-6):
+            raise CheckpointError(f"go2-mujoco: checkpoint env state is for another terrain ({shape} height field), "
+                                  f"this env's is {list(self.terrain.heights.shape)} (another terrain config or seed?)")
+        spawn_xy = state["spawn_xy"]
+        if tuple(spawn_xy.shape) != tuple(self.spawn_xy.shape):
+            raise CheckpointError(f"go2-mujoco: checkpoint env state terrain.spawn_xy has shape "
+                                  f"{tuple(spawn_xy.shape)}, this env expects {tuple(self.spawn_xy.shape)}")
+        try:
+            self.curriculum.load_state_dict(state["curriculum"])
+        except ValueError as exc:
+            raise CheckpointError(f"go2-mujoco: checkpoint terrain curriculum: {exc}") from None
+        self.spawn_xy = spawn_xy.to(torch.float32).clone()
+
+
+def patch_spec(terrain: Terrain, centre: Tuple[float, float], cells: int, upsample: int) -> HFieldSpec:
+    """The hfield of the ``cells`` x ``cells`` square of ``terrain`` around world ``centre`` (off-map cells read
+    the edge, as the lookups do), placed where that square lies in the world."""
+    hs = terrain.horizontal_scale
+    i0 = int(math.floor((centre[0] - terrain.corner) / hs)) - cells // 2
+    j0 = int(math.floor((centre[1] - terrain.corner) / hs)) - cells // 2
+    rows = torch.arange(i0, i0 + cells).clamp(0, terrain.heights.shape[0] - 1)
+    cols = torch.arange(j0, j0 + cells).clamp(0, terrain.heights.shape[1] - 1)
+    patch = dataclasses.replace(terrain, heights=terrain.heights[rows][:, cols], border=0)
+    spec = hfield_spec(patch, upsample=upsample, base_z=HFIELD_BASE_M)
+    x, y, z = spec.pos
+    return spec._replace(pos=(x + terrain.corner + i0 * hs, y + terrain.corner + j0 * hs, z))

@@ -1,0 +1,132 @@
+"""The Go2 task's parameter blocks shared by every Go2 env (commands, rewards, randomisation) and the checks they
+use; torch-free, so configs validate without importing torch. One config section moves between envs unchanged."""
+import math
+from dataclasses import dataclass, field
+from typing import Dict, Tuple
+
+from fastembody_core import ConfigError
+
+from .task import DEFAULT_REWARD_SCALES, REWARD_TERMS
+
+
+def _check_range(value: Tuple[float, float], key: str, low: float = -math.inf) -> Tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"expected a [min, max] pair of numbers, got {value!r}", key=key) from None
+    if lo > hi:
+        raise ConfigError(f"min {lo} > max {hi}; a range is [min, max] with min <= max", key=key)
+    if lo < low:
+        raise ConfigError(f"min {lo} is below the allowed minimum {low}", key=key)
+    return (lo, hi)
+
+
+def check_positive(value: float, key: str, allow_zero: bool = False) -> None:
+    """ConfigError naming ``key`` unless ``value`` is finite and > 0 (>= 0 with ``allow_zero``)."""
+    if not (value >= 0 if allow_zero else value > 0) or not math.isfinite(value):
+        raise ConfigError(f"must be {'>= 0' if allow_zero else '> 0'}, got {value}", key=key)
+
+
+@dataclass
+class CommandParams:
+    """Velocity commands (vx, vy, yaw rate), resampled per env."""
+
+    lin_vel_x: Tuple[float, float] = (-1.0, 1.0)
+    """Forward velocity command range [m/s]."""
+    lin_vel_y: Tuple[float, float] = (-1.0, 1.0)
+    """Lateral velocity command range [m/s]."""
+    ang_vel_yaw: Tuple[float, float] = (-1.0, 1.0)
+    """Yaw-rate command range [rad/s] (with heading_command, the clip range of the heading controller)."""
+    heading: Tuple[float, float] = (-math.pi, math.pi)
+    """Heading target range [rad], used when heading_command is true."""
+    heading_command: bool = True
+    """Derive the yaw-rate command from a heading target: clip(0.5 * wrap(heading - yaw)), as legged_gym does."""
+    resampling_time_s: float = 10.0
+    """Resample each env's command every this many seconds of its episode."""
+    zero_below: float = 0.2
+    """Linear commands with |(vx, vy)| below this become zero (a standing command)."""
+    standing_fraction: float = 0.0
+    """Probability that a resampled command is exactly zero (all three components)."""
+
+    def __post_init__(self) -> None:
+        self.lin_vel_x = _check_range(self.lin_vel_x, "lin_vel_x")
+        self.lin_vel_y = _check_range(self.lin_vel_y, "lin_vel_y")
+        self.ang_vel_yaw = _check_range(self.ang_vel_yaw, "ang_vel_yaw")
+        self.heading = _check_range(self.heading, "heading")
+        check_positive(self.resampling_time_s, "resampling_time_s")
+        check_positive(self.zero_below, "zero_below", allow_zero=True)
+        if not 0.0 <= self.standing_fraction <= 1.0:
+            raise ConfigError(f"must be in [0, 1], got {self.standing_fraction}", key="standing_fraction")
+
+
+@dataclass
+class RewardParams:
+    """Reward scales by term name and the terms' shape parameters."""
+
+    scales: Dict[str, float] = field(default_factory=dict)
+    """Scale per term, merged over unitree_rl_gym's Go2 defaults (set 0 to disable a term). Each is multiplied by
+    the policy dt (0.02 s). Terms: tracking_lin_vel, tracking_ang_vel, lin_vel_z, ang_vel_xy, orientation, torques,
+    dof_vel, dof_acc, action_rate, base_height, feet_air_time, collision, dof_pos_limits, stand_still, feet_slip,
+    pose, termination."""
+    tracking_sigma: float = 0.25
+    """Velocity tracking reward = exp(-error² / tracking_sigma)."""
+    soft_dof_pos_limit: float = 0.9
+    """dof_pos_limits penalises positions outside this fraction of the joint range."""
+    base_height_target: float = 0.25
+    """Target base height for the base_height term [m]."""
+    feet_air_time_target: float = 0.5
+    """feet_air_time rewards sum(air_time - target) at each touchdown [s]."""
+    only_positive_rewards: bool = True
+    """Clip each step's total reward (before the termination term) at zero, as legged_gym does."""
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.scales if name not in REWARD_TERMS]
+        if unknown:
+            raise ConfigError(
+                f"unknown reward term {unknown[0]!r}; known terms: {', '.join(REWARD_TERMS)}",
+                key=f"scales.{unknown[0]}",
+            )
+        merged = dict(DEFAULT_REWARD_SCALES)
+        for name, value in self.scales.items():
+            try:
+                merged[name] = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"expected a number, got {value!r}", key=f"scales.{name}") from None
+            if not math.isfinite(merged[name]):
+                raise ConfigError(f"must be finite, got {value!r}", key=f"scales.{name}")
+        self.scales = merged
+        check_positive(self.tracking_sigma, "tracking_sigma")
+        if not 0.0 < self.soft_dof_pos_limit <= 1.0:
+            raise ConfigError(f"must be in (0, 1], got {self.soft_dof_pos_limit}", key="soft_dof_pos_limit")
+        check_positive(self.feet_air_time_target, "feet_air_time_target", allow_zero=True)
+
+
+@dataclass
+class RandomizationParams:
+    """Per-env randomisation that changes the dynamics, pushes, and the initial state."""
+
+    friction_range: Tuple[float, float] = (0.5, 1.25)
+    """Ground friction coefficient, drawn per env at every reset."""
+    payload_mass_range: Tuple[float, float] = (-1.0, 2.0)
+    """Mass added to the base [kg], drawn per env at every reset."""
+    motor_strength_range: Tuple[float, float] = (0.9, 1.1)
+    """Factor on every PD torque (before the torque limit), drawn per env at every reset."""
+    push_robots: bool = True
+    """Push the base every push_interval_s."""
+    push_interval_s: float = 15.0
+    """Seconds between pushes (phase set by each env's episode time)."""
+    max_push_vel_xy: float = 1.0
+    """A push sets the base's horizontal velocity to U(-max, max) per axis [m/s]."""
+    init_joint_pos_scale: Tuple[float, float] = (0.5, 1.5)
+    """Reset joint positions are q0 times U(range) per joint."""
+    init_base_vel: float = 0.5
+    """Reset base linear and angular velocities are U(-v, v) per axis."""
+
+    def __post_init__(self) -> None:
+        self.friction_range = _check_range(self.friction_range, "friction_range", low=0.0)
+        self.payload_mass_range = _check_range(self.payload_mass_range, "payload_mass_range", low=-5.0)
+        self.motor_strength_range = _check_range(self.motor_strength_range, "motor_strength_range", low=0.0)
+        self.init_joint_pos_scale = _check_range(self.init_joint_pos_scale, "init_joint_pos_scale", low=0.0)
+        check_positive(self.push_interval_s, "push_interval_s")
+        check_positive(self.max_push_vel_xy, "max_push_vel_xy", allow_zero=True)
+        check_positive(self.init_base_vel, "init_base_vel", allow_zero=True)

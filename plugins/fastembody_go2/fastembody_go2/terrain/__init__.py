@@ -1,0 +1,43 @@
+"""Rough terrain shared by every Go2 backend: params, the seeded height field, lookups, height scan, curriculum,
+evaluation courses and the MuJoCo hfield export.
+
+* ``params``: ``TerrainParams`` (torch-free; importing this package or ``params`` does not import torch).
+* ``generator``: ``generate_terrain(params, seed) -> Terrain`` (legged_gym's tile grid).
+* ``field``: ``Terrain`` and the lookups ``ground_height`` (= ``column_top``), ``cell_index``, ``ground_normal``,
+  ``column_contacts``. World frame and the riser model (flat-topped columns, vertical risers) are documented there.
+* ``scan``: ``scan_points``, ``height_scan``, ``mean_ground_height``.
+* ``curriculum``: ``TerrainCurriculum``.
+* ``courses``: ``COURSES``, ``build_course``, ``course_progress`` and the success constants.
+* ``mujoco_hfield``: ``hfield_spec``, ``hfield_xml``, ``write_hfield``, ``hfield_height``.
+
+The torch-based names below are imported on first use (PEP 562), so configs validate without torch.
+"""
+import importlib
+from typing import Any
+
+from .params import (DEFAULT_PROPORTIONS, HEIGHT_SCAN_NOISE_M, HEIGHT_SCAN_OBS_SCALE, TERRAIN_KINDS, TILE_TYPES,
+                     TerrainParams)
+
+_LAZY = {
+    "Terrain": "field", "ground_height": "field", "column_top": "field", "cell_index": "field",
+    "ground_normal": "field", "column_contacts": "field",
+    "generate_terrain": "generator", "row_difficulties": "generator", "column_types": "generator",
+    "scan_points": "scan", "height_scan": "scan", "mean_ground_height": "scan",
+    "TerrainCurriculum": "curriculum",
+    "COURSES": "courses", "COURSE_SPECS": "courses", "build_course": "courses", "course_progress": "courses",
+    "COURSE_COMMAND_VX": "courses", "COURSE_SUCCESS_DISTANCE_M": "courses", "COURSE_TIME_LIMIT_S": "courses",
+    "HFieldSpec": "mujoco_hfield", "hfield_spec": "mujoco_hfield", "hfield_xml": "mujoco_hfield",
+    "write_hfield": "mujoco_hfield", "hfield_height": "mujoco_hfield",
+}
+
+__all__ = ["DEFAULT_PROPORTIONS", "HEIGHT_SCAN_NOISE_M", "HEIGHT_SCAN_OBS_SCALE", "TERRAIN_KINDS", "TILE_TYPES",
+           "TerrainParams", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
