@@ -39,7 +39,7 @@ echo "Installed: torch $(.venv/bin/python -c 'import torch; print(torch.__versio
 import json, sys
 for p in json.load(sys.stdin):
     names = ", ".join(n for names in p.get("registered", {}).values() for n in names)
-    print(f"  {p[\"name\"]} {p.get(\"version\", \"\")} [{p.get(\"status\", \"?\")}]: {names}")
+    print("  %s %s [%s]: %s" % (p["name"], p.get("version", ""), p.get("status", "?"), names))
 '
 # go2-mujoco's `fastembody play --video` renders offscreen through EGL (or OSMesa): system libraries, not pip's
 if ! ldconfig -p 2>/dev/null | grep -q -E "libEGL\.so\.1|libOSMesa\.so"; then
