@@ -20,7 +20,7 @@ from fastembody_go2.mujoco.env import Go2MujocoEnv
 from fastembody_go2.mujoco.model import set_env_dynamics
 from fastembody_go2.mujoco.shared_driver import SharedModelDriver
 from fastembody_go2.mujoco.task_step import Columns, SensorIndex, measure
-from fastembody_go2.mujoco.terrain import SpawnSpec
+from fastembody_go2.terrain.spawn import SpawnSpec
 from fastembody_go2.task import CRITIC_TERMS, DEPLOYABLE_TERMS, HEIGHT_SCAN_TERM, POLICY_TERMS, term_dims
 from fastembody_go2.terrain import TILE_TYPES, TerrainParams, build_course, generate_terrain, ground_height
 

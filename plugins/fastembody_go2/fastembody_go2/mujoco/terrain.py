@@ -17,7 +17,7 @@ import dataclasses
 import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -32,6 +32,7 @@ from ..terrain.generator import generate_terrain
 from ..terrain.mujoco_hfield import HFieldSpec, hfield_spec, hfield_xml, write_hfield
 from ..terrain.params import TerrainParams
 from ..terrain.scan import height_scan, scan_points
+from ..terrain.spawn import SpawnSpec
 from .model import MODEL_PATH, configure_model, import_mujoco
 
 HFIELD_NAME = "terrain"
@@ -41,7 +42,6 @@ FRAME_MARGIN_M = 200.0
 FRAME_THICKNESS_M = 1.0
 HFIELD_BASE_M = 1.0
 """Depth of the solid below the hfield's lowest point [m] (MuJoCo's base_z)."""
-SPAWN_XY_NOISE_M = 1.0
 """Robots spawn within +-this of their tile origin in x and y by default (legged_gym; go2-toy's value)."""
 _FLOOR_KEYS_DROPPED = ("name", "type", "size", "pos", "quat", "euler", "axisangle", "xyaxes", "zaxis", "fromto",
                        "hfield", "mesh")
@@ -144,15 +144,6 @@ def build_env_terrain(params: Any, seed: int, terrain: Optional[Terrain] = None,
 def hfield_bytes(model: Any) -> int:
     """Bytes of hfield samples one MjModel copy holds (float32)."""
     return int(model.nhfielddata) * 4
-
-
-class SpawnSpec(NamedTuple):
-    """Where robots start on a terrain (the same fields as go2-toy's ``SpawnSpec``; either may be passed)."""
-
-    xy_noise: float = SPAWN_XY_NOISE_M
-    """U(+-xy_noise) added to the tile origin's x and y [m]."""
-    yaw: Optional[float] = None
-    """Fixed heading [rad] (e.g. 0 on an evaluation course, which runs along +x); None: U(-pi, pi) as on flat."""
 
 
 class HeightScan:

@@ -8,7 +8,7 @@ At every episode end inside ``step`` (never at ``reset()``, so the very first re
 the curriculum moves the env by legged_gym's rule, with the distance walked measured from the env's spawn point
 (legged_gym measures it from the tile centre, which its +-1 m spawn noise blurs).
 """
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -21,20 +21,11 @@ from ..terrain.curriculum import TerrainCurriculum
 from ..terrain.field import Terrain, ground_height
 from ..terrain.params import TerrainParams
 from ..terrain.scan import scan_points
+from ..terrain.spawn import SpawnSpec
 from .dynamics import BodyState
 from .task_step import ScanConstants, scan_ground_heights
 
-SPAWN_XY_NOISE_M = 1.0
 """legged_gym's spawn noise around the tile origin, per axis [m] (within the 3 m platform of every tile type)."""
-
-
-class SpawnSpec(NamedTuple):
-    """Where robots start on a terrain."""
-
-    xy_noise: float = SPAWN_XY_NOISE_M
-    """U(+-xy_noise) added to the tile origin's x and y [m]."""
-    yaw: Optional[float] = None
-    """Fixed heading [rad] (e.g. 0 on an evaluation course, which runs along +x); None: U(-pi, pi) as on flat ground."""
 
 
 def scan_constants(params: TerrainParams, device: torch.device) -> ScanConstants:

@@ -16,7 +16,7 @@ from fastembody_go2.toy.config import Go2ToyParams
 from fastembody_go2.toy.env import Go2ToyEnv
 from fastembody_go2.toy.dynamics import aos_fields
 from fastembody_go2.toy.task_step import measure
-from fastembody_go2.toy.terrain_env import SpawnSpec
+from fastembody_go2.terrain.spawn import SpawnSpec
 
 STILL = {"init_joint_pos_scale": (1.0, 1.0), "init_base_vel": 0.0, "push_robots": False}
 SMALL_ROUGH = {"type": "rough", "num_rows": 5, "num_cols": 2, "border_size": 1.0, "max_init_level": 2,
