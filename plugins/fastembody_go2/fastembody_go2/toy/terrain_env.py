@@ -137,7 +137,7 @@ class TerrainSetup:
 
     def height_field(self) -> Any:
         """The terrain as the renderer's ``HeightField`` (samples at the cell centres)."""
-        from .render import HeightField
+        from .render_scene import HeightField
 
         centre = self.terrain.corner + 0.5 * self.terrain.horizontal_scale
         return HeightField(self.terrain.heights.detach().cpu().numpy().astype(np.float64),

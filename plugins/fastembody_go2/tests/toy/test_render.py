@@ -13,7 +13,8 @@ from fastembody_core import EnvError, RunContext
 from fastembody_go2 import robot
 from fastembody_go2.toy.config import Go2ToyParams
 from fastembody_go2.toy.env import Go2ToyEnv
-from fastembody_go2.toy.render import HeightField, SoftwareRenderer, robot_points, scene_from_env
+from fastembody_go2.toy.render import SoftwareRenderer
+from fastembody_go2.toy.render_scene import HeightField, robot_points, scene_from_env
 
 
 def make(num_envs=2, seed=0):
