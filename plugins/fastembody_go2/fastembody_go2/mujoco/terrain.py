@@ -223,10 +223,7 @@ class EnvTerrain:
         """Move the finished envs ``ids`` by legged_gym's rule; returns the mean level (0-d).
 
         ``base_xy`` [k, 2] is where they ended, ``commands_xy`` [k, 2] their last linear velocity commands."""
-        walked = (base_xy - self.spawn_xy[ids]).norm(dim=1)
-        commanded = commands_xy.norm(dim=1) * episode_length_s
-        self.curriculum.update(ids, walked, commanded, generator)
-        return self.curriculum.mean_level()
+        return self.curriculum.end_episodes(ids, self.spawn_xy[ids], base_xy, commands_xy, episode_length_s, generator)
 
     def checksum(self) -> float:
         """A fingerprint of the array (a resumed run must stand on the same ground)."""

@@ -63,6 +63,14 @@ class TerrainCurriculum:
             return self.terrain.tile_origins[self.levels, self.columns]
         return self.terrain.tile_origins[self.levels[ids], self.columns[ids]]
 
+    def end_episodes(self, ids: torch.Tensor, start_xy: torch.Tensor, end_xy: torch.Tensor, commands_xy: torch.Tensor,
+                     episode_length_s: float, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """:meth:`update` from where the finished envs ``ids`` started and ended (``[k, 2]`` each) and their last
+        linear velocity commands (``[k, 2]``); returns the mean level (0-d, no host sync)."""
+        walked = (end_xy - start_xy).norm(dim=1)
+        self.update(ids, walked, commands_xy.norm(dim=1) * episode_length_s, generator)
+        return self.mean_level()
+
     def mean_level(self) -> torch.Tensor:
         """Mean level over the envs (a 0-d float tensor, no host sync), legged_gym's ``terrain_level``."""
         return self.levels.float().mean()

@@ -92,10 +92,7 @@ class TerrainSetup:
         """Move the finished envs ``ids`` by legged_gym's rule; returns the mean level (0-d, no host sync).
 
         ``com_xy`` [k, 2] is where they ended, ``commands_xy`` [k, 2] their last linear velocity commands."""
-        walked = (com_xy - self.spawn_xy[ids]).norm(dim=1)
-        commanded = commands_xy.norm(dim=1) * episode_length_s
-        self.curriculum.update(ids, walked, commanded, generator)
-        return self.curriculum.mean_level()
+        return self.curriculum.end_episodes(ids, self.spawn_xy[ids], com_xy, commands_xy, episode_length_s, generator)
 
     def fingerprint(self) -> Tuple[Tuple[int, ...], float]:
         """(shape, float64 sum) of the height field: a resumed run must be on the same ground (params and seed)."""
