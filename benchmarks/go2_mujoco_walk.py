@@ -31,7 +31,7 @@ from fastembody_core import OnPolicyTrainer, RunContext, guard_cpu_denormals
 from fastembody_core.checkpoint import latest_checkpoint, load_checkpoint
 from fastembody_core.config import experiment_from_dict, read_config_file, write_resolved
 from fastembody_core.pipeline import build_algorithm, build_env_and_algorithm, make_context
-from fastembody_core.play import map_params
+from fastembody_core.evaluation import map_params
 from fastembody_go2.mujoco.config import Go2MujocoParams
 from fastembody_go2.mujoco.env import Go2MujocoEnv
 from fastembody_go2.toy.env import Go2ToyEnv

@@ -139,17 +139,35 @@ def list_(kind: str, as_json: bool) -> None:
 
 @cli.command("eval")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--episodes", default=10, show_default=True, type=click.IntRange(min=1), help="Episodes to run.")
+@click.option("--episodes", type=click.IntRange(min=1), help="Episodes to run (default 10; with --courses, 20 per course).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint (default: latest).")
 @click.option("--num-envs", type=click.IntRange(min=1), help="Envs to run in parallel.")
+@click.option("--courses", metavar="all|NAME[,NAME]", help="Success rate on the env's evaluation courses.")
+@click.option("--env", "env_name", help="Run the courses in another env (e.g. go2-mujoco); params carry over by name.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def eval_(run_dir: Path, episodes: int, checkpoint: Optional[Path], num_envs: Optional[int],
-          overrides: Sequence[str], as_json: bool) -> None:
+def eval_(run_dir: Path, episodes: Optional[int], checkpoint: Optional[Path], num_envs: Optional[int],
+          courses: Optional[str], env_name: Optional[str], overrides: Sequence[str], as_json: bool) -> None:
     """Evaluate a trained run with its deterministic policy."""
-    from .evaluation import evaluate_run
+    from .evaluation import evaluate_courses, evaluate_run
 
-    result = evaluate_run(run_dir, episodes=episodes, checkpoint=checkpoint, num_envs=num_envs, overrides=overrides)
+    if env_name and courses is None:
+        raise click.UsageError("--env needs --courses (fastembody play --env runs any env)")
+    if courses is not None:
+        names = [c.strip() for c in courses.split(",") if c.strip() and c.strip() != "all"]
+        result = evaluate_courses(run_dir, names or None, episodes=episodes or 20, checkpoint=checkpoint,
+                                  env_name=env_name, overrides=overrides)
+        if as_json:
+            click.echo(json.dumps(result, indent=2))
+            return
+        click.echo(f"{result['env']} courses, checkpoint {result['checkpoint']}:")
+        click.echo(f"  {'course':<26} {'success':>8} {'falls':>7} {'progress':>9}  episodes")
+        for name, row in result["courses"].items():
+            progress = f"{row['mean_progress_m']:.2f} m" if "mean_progress_m" in row else "-"
+            click.echo(f"  {name:<26} {row['success']:>8.0%} {row['fall_rate']:>7.0%} {progress:>9}  {row['episodes']}")
+        return
+    result = evaluate_run(run_dir, episodes=episodes or 10, checkpoint=checkpoint, num_envs=num_envs,
+                          overrides=overrides)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

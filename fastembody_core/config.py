@@ -266,7 +266,10 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
     if origin is Union:
         if value is None and type(None) in args:
             return None
-        for arg in (a for a in args if a is not type(None)):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # Optional[X]: X's own message
+            return _coerce(value, options[0], key, source)
+        for arg in options:
             try:
                 return _coerce(value, arg, key, source)
             except ConfigError:

@@ -198,6 +198,41 @@ class Trainer(abc.ABC):
         """Train to the end (or raise); return a summary (final iteration, mean reward, ...)."""
 
 
+COURSE_PARAM = "course"
+"""Evaluation courses (optional). An env whose params dataclass has a field ``course: Optional[Literal[<names>]]``
+runs the named fixed course when it is set (None: its normal task). Every episode that ends on a course reports
+``extras["episode"]["course_success"]``: a float tensor over the envs that finished (in ``dones.nonzero()``
+order), 1.0 for a crossing, 0.0 otherwise; ``course_progress`` (how far along, in metres) may come with it.
+``fastembody eval --courses`` builds the env once per course and reports the success rate of each."""
+
+COURSE_SUCCESS_KEY = "course_success"
+"""The ``extras["episode"]`` key of a course outcome (see ``COURSE_PARAM``)."""
+
+
+def evaluation_courses(params_cls: Optional[type]) -> Tuple[str, ...]:
+    """The course names an env's params dataclass declares through its ``course`` field (empty if none)."""
+    import dataclasses
+    import typing
+
+    if params_cls is None or not dataclasses.is_dataclass(params_cls):
+        return ()
+    if COURSE_PARAM not in {f.name for f in dataclasses.fields(params_cls)}:
+        return ()
+    try:
+        hint = typing.get_type_hints(params_cls).get(COURSE_PARAM)
+    except Exception:
+        return ()
+    names: List[str] = []
+    stack = [hint]
+    while stack:  # Optional[Literal[...]] or Literal[...]
+        tp = stack.pop()
+        if getattr(tp, "__origin__", None) is typing.Literal:
+            names.extend(str(a) for a in tp.__args__)
+        else:
+            stack.extend(getattr(tp, "__args__", ()) or ())
+    return tuple(names)
+
+
 def obs_group_names(groups: List[str], available: Mapping[str, Any], what: str) -> List[str]:
     """Check that every name in ``groups`` is an observation group of the env; return them."""
     from .errors import ConfigError

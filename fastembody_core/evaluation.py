@@ -1,13 +1,14 @@
 """Evaluate a trained run: rebuild its env and algorithm from the run directory, load a checkpoint, and run
 the deterministic policy (``algorithm.act_inference``) for a number of episodes.
 """
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .checkpoint import load_checkpoint, resolve_checkpoint
-from .contracts import AlgorithmHandle, RunContext, VectorEnv
+from .contracts import COURSE_PARAM, COURSE_SUCCESS_KEY, AlgorithmHandle, RunContext, VectorEnv, evaluation_courses
 from .errors import CheckpointError, ConfigError, EnvError
 
 PathLike = Union[str, Path]
@@ -40,32 +41,93 @@ def load_checkpoint_for(path: Path, experiment: Any, device: Any, where: str = "
     return payload
 
 
+def map_params(data: Any, params_cls: Optional[type]) -> Tuple[Dict[str, Any], List[str]]:
+    """Keep the keys of ``data`` that ``params_cls`` (a dataclass) has, recursively; return them and the dropped
+    dotted keys."""
+    import dataclasses
+    import typing
+
+    if params_cls is None or not isinstance(data, Mapping):
+        return {}, sorted(str(k) for k in (data or {}))
+    fields = {f.name: f for f in dataclasses.fields(params_cls) if f.init}
+    try:
+        hints = typing.get_type_hints(params_cls)
+    except Exception:
+        hints = {}
+    kept: Dict[str, Any] = {}
+    dropped: List[str] = []
+    for key, value in data.items():
+        if key not in fields:
+            dropped.append(str(key))
+            continue
+        tp = hints.get(key)
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+            kept[key], inner = map_params(value, tp)
+            dropped.extend(f"{key}.{k}" for k in inner)
+        else:
+            kept[key] = value
+    return kept, dropped
+
+
+def experiment_for(
+    run_dir: PathLike,
+    env_name: Optional[str] = None,
+    overrides: Sequence[str] = (),
+    env_params: Optional[Mapping[str, Any]] = None,
+) -> Tuple[Any, List[str]]:
+    """A run's experiment from its ``config.resolved.yaml``, with the dotted keys it could not carry over.
+
+    ``env_name`` (another registered env, e.g. ``go2-mujoco`` for a go2-toy run) takes the run's env params
+    wherever it has a field of the same name (the rest keep their defaults); then ``overrides`` apply, then
+    ``env_params`` are set wherever the env's params have such a field (e.g. ``num_envs``)."""
+    from .config import RESOLVED_CONFIG_NAME, apply_overrides, experiment_from_dict, read_config_file
+    from .plugins import get_registry
+
+    path = Path(run_dir) / RESOLVED_CONFIG_NAME
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: is {run_dir} a FastEmbody run directory?")
+    data = read_config_file(path)
+    dropped: List[str] = []
+    env = dict(data.get("env") or {})
+    if env_name and env_name != env.get("name"):
+        registration = get_registry().get("envs", env_name, source="--env")
+        env["params"], dropped = map_params(env.get("params") or {}, registration.params)
+        env["name"] = env_name
+    data["env"] = env
+    apply_overrides(data, list(overrides))
+    params = data["env"].get("params") or {}
+    data["env"]["params"] = params
+    if env_params:
+        registration = get_registry().get("envs", str(data["env"].get("name")), source=str(path))
+        names = {f.name for f in dataclasses.fields(registration.params)} if registration.params is not None else set()
+        params.update({k: v for k, v in env_params.items() if k in names})
+    return experiment_from_dict(data, source=str(path)), dropped
+
+
 def load_run(
     run_dir: PathLike,
     checkpoint: Optional[Union[PathLike, int]] = None,
     overrides: Sequence[str] = (),
     num_envs: Optional[int] = None,
     max_envs: Optional[int] = None,
+    env_name: Optional[str] = None,
+    env_params: Optional[Mapping[str, Any]] = None,
 ) -> LoadedRun:
     """Rebuild a run's env and algorithm (``num_envs`` overrides the env's count; ``max_envs`` caps the
-    configured one when ``num_envs`` is None) and load ``checkpoint`` (default: the latest) into the algorithm."""
-    from .config import RESOLVED_CONFIG_NAME, load_experiment
+    configured one when ``num_envs`` is None; ``env_name`` and ``env_params`` as in :func:`experiment_for`) and
+    load ``checkpoint`` (default: the latest) into the algorithm."""
     from .pipeline import build_env_and_algorithm, make_context
 
     run_dir = Path(run_dir)
-    config_path = run_dir / RESOLVED_CONFIG_NAME
-    if not config_path.is_file():
-        raise ConfigError(f"{config_path} not found: is {run_dir} a FastEmbody run directory?")
+    experiment, _ = experiment_for(run_dir, env_name, overrides, env_params)
     path = resolve_checkpoint(run_dir, checkpoint)
-    overrides = list(overrides)
-    experiment = load_experiment(config_path, overrides)
     configured = _env_num_envs(experiment)
     if num_envs is None and max_envs is not None and configured is not None and configured > max_envs:
         num_envs = max_envs
     if num_envs is not None and num_envs != configured:
-        experiment = load_experiment(config_path, overrides + [f"env.params.num_envs={int(num_envs)}"])
+        experiment, _ = experiment_for(run_dir, env_name, overrides, dict(env_params or {}, num_envs=int(num_envs)))
     ctx = make_context(experiment, run_dir=None, resume=False)
-    payload = load_checkpoint_for(path, experiment, ctx.device, where=str(config_path))
+    payload = load_checkpoint_for(path, experiment, ctx.device, where=str(run_dir / "config.resolved.yaml"))
     env, algorithm = build_env_and_algorithm(experiment, ctx)
     try:
         algorithm.load_state_dict(payload["algorithm_state"])
@@ -155,4 +217,85 @@ def evaluate_run(
         "num_envs": int(loaded.env.num_envs),
     }
     out.update(result)
+    return out
+
+
+def run_course_episodes(env: VectorEnv, algorithm: AlgorithmHandle) -> Dict[str, Any]:
+    """One episode per env on a course (see ``contracts.COURSE_PARAM``) with the deterministic policy: success
+    rate, fall rate (ended before the time limit without crossing) and mean progress."""
+    import torch
+
+    num_envs = int(env.num_envs)
+    device = env.episode_length_buf.device
+    running = torch.ones(num_envs, dtype=torch.bool, device=device)
+    success = torch.zeros(num_envs, device=device)
+    fell = torch.zeros(num_envs, dtype=torch.bool, device=device)
+    progress = torch.full((num_envs,), float("nan"), device=device)
+    with torch.inference_mode():
+        env.reset()
+        obs = env.get_observations()
+        algorithm.reset()
+        for _ in range(int(env.max_episode_length) + 1):
+            obs, _, dones, extras = env.step(algorithm.act_inference(obs))
+            done = dones.reshape(-1).bool()
+            if not bool(done.any()):
+                continue
+            algorithm.reset(done)
+            ids = done.nonzero(as_tuple=False).flatten()
+            episode = extras.get("episode") or {}
+            if COURSE_SUCCESS_KEY not in episode:
+                raise EnvError(f"{type(env).__name__} ended an episode on a course without "
+                               f"extras['episode'][{COURSE_SUCCESS_KEY!r}] (see fastembody_core.contracts.COURSE_PARAM)")
+            first = running[ids]
+            outcome = torch.as_tensor(episode[COURSE_SUCCESS_KEY], device=device).reshape(-1).float()
+            success[ids[first]] = outcome[first]
+            fell[ids[first]] = ~extras["time_outs"].reshape(-1).bool()[ids][first]
+            if "course_progress" in episode:
+                progress[ids[first]] = torch.as_tensor(episode["course_progress"], device=device).reshape(-1).float()[first]
+            running[ids] = False
+            if not bool(running.any()):
+                break
+    finished = ~running
+    out: Dict[str, Any] = {"episodes": int(finished.sum()), "success": float(success[finished].mean()),
+                           "fall_rate": float(fell[finished].float().mean())}
+    known = finished & ~torch.isnan(progress)
+    if bool(known.any()):
+        out["mean_progress_m"] = float(progress[known].mean())
+    return out
+
+
+def evaluate_courses(
+    run_dir: PathLike,
+    courses: Optional[Sequence[str]] = None,
+    episodes: int = 20,
+    checkpoint: Optional[Union[PathLike, int]] = None,
+    env_name: Optional[str] = None,
+    overrides: Sequence[str] = (),
+) -> Dict[str, Any]:
+    """Success on the env's evaluation courses (all, or ``courses``): ``episodes`` envs per course, one episode
+    each, the deterministic policy; ``env_name`` runs them in another env (e.g. go2-mujoco for a go2-toy run)."""
+    from .plugins import get_registry
+
+    if episodes < 1:
+        raise ConfigError(f"episodes must be >= 1, got {episodes}", key="episodes")
+    experiment, _ = experiment_for(run_dir, env_name, overrides)
+    name = str(experiment.env.name)
+    available = evaluation_courses(get_registry().get("envs", name).params)
+    if not available:
+        raise ConfigError(f"env {name!r} has no evaluation courses (its params have no {COURSE_PARAM!r} field)",
+                          key="--courses")
+    chosen = list(available) if not courses else list(courses)
+    unknown = [c for c in chosen if c not in available]
+    if unknown:
+        raise ConfigError(f"unknown course(s) {unknown} for env {name!r}; courses: {', '.join(available)}",
+                          key="--courses")
+    out: Dict[str, Any] = {"run_dir": str(run_dir), "env": name, "courses": {}}
+    for course in chosen:
+        loaded = load_run(run_dir, checkpoint, overrides, num_envs=episodes, env_name=env_name,
+                          env_params={COURSE_PARAM: course, "compile": False})
+        try:
+            out["courses"][course] = run_course_episodes(loaded.env, loaded.algorithm)
+        finally:
+            loaded.env.close()
+        out["checkpoint"], out["iteration"] = str(loaded.checkpoint), int(loaded.payload["iteration"])
     return out

@@ -43,68 +43,6 @@ def parse_command(text: str) -> Tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
-# -- rebuilding the env --------------------------------------------------------------------------------------
-def map_params(data: Any, params_cls: Optional[type]) -> Tuple[Dict[str, Any], List[str]]:
-    """Keep the keys of ``data`` that ``params_cls`` (a dataclass) has, recursively; return them and the dropped
-    dotted keys."""
-    import dataclasses
-    import typing
-
-    if params_cls is None or not isinstance(data, Mapping):
-        return {}, sorted(str(k) for k in (data or {}))
-    fields = {f.name: f for f in dataclasses.fields(params_cls) if f.init}
-    try:
-        hints = typing.get_type_hints(params_cls)
-    except Exception:
-        hints = {}
-    kept: Dict[str, Any] = {}
-    dropped: List[str] = []
-    for key, value in data.items():
-        if key not in fields:
-            dropped.append(str(key))
-            continue
-        tp = hints.get(key)
-        if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
-            kept[key], inner = map_params(value, tp)
-            dropped.extend(f"{key}.{k}" for k in inner)
-        else:
-            kept[key] = value
-    return kept, dropped
-
-
-def _experiment_for_play(run_dir: Path, env_name: Optional[str], overrides: Sequence[str]) -> Tuple[Any, List[str]]:
-    from .config import RESOLVED_CONFIG_NAME, apply_overrides, experiment_from_dict, read_config_file
-    from .plugins import get_registry
-
-    path = run_dir / RESOLVED_CONFIG_NAME
-    if not path.is_file():
-        raise ConfigError(f"{path} not found: is {run_dir} a FastEmbody run directory?")
-    data = read_config_file(path)
-    dropped: List[str] = []
-    env = dict(data.get("env") or {})
-    if env_name and env_name != env.get("name"):
-        registration = get_registry().get("envs", env_name, source="--env")
-        env["params"], dropped = map_params(env.get("params") or {}, registration.params)
-        env["name"] = env_name
-    data["env"] = env
-    apply_overrides(data, overrides)
-    params = data["env"].setdefault("params", {}) or {}
-    data["env"]["params"] = params
-    registration = get_registry().get("envs", str(data["env"].get("name")), source=str(path))
-    names = {f.name for f in _fields(registration.params)} if registration.params is not None else set()
-    if "num_envs" in names:
-        params["num_envs"] = 1
-    if "compile" in names:
-        params["compile"] = False  # one env for a few hundred steps: compiling would take longer than playing
-    return experiment_from_dict(data, source=str(path)), dropped
-
-
-def _fields(cls: type) -> Any:
-    import dataclasses
-
-    return dataclasses.fields(cls)
-
-
 class _CheckpointPolicy:
     """``algorithm.act_inference`` of the run's checkpoint."""
 
@@ -274,6 +212,7 @@ def play_run(
     """Run the policy for ``seconds`` in one env and return metrics (see the module docstring)."""
     import torch
 
+    from .evaluation import experiment_for
     from .pipeline import build_env, make_context, preload_modules
     from .seeding import guard_cpu_denormals, seed_everything
 
@@ -281,7 +220,8 @@ def play_run(
     backend_error = prepare_render_backend() if video is not None else ""
     if not seconds > 0:
         raise ConfigError(f"must be > 0, got {seconds}", key="--seconds")
-    experiment, dropped = _experiment_for_play(run_dir, env_name, overrides)
+    # one env for a few hundred steps: compiling would take longer than playing
+    experiment, dropped = experiment_for(run_dir, env_name, overrides, {"num_envs": 1, "compile": False})
     preload_modules(experiment)
     ctx = make_context(experiment, run_dir=None, resume=False)
     seed_everything(ctx.seed)

@@ -12,7 +12,7 @@ import os
 import random
 import signal
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Literal, Optional
 
 import numpy as np
 import torch
@@ -35,6 +35,9 @@ class FakeEnvParams:
     """Global step at which observations become NaN (-1: never)."""
     signal_at_step: int = -1
     """Global step at which the env sends SIGINT to its own process (-1: never)."""
+    course: Optional[Literal["easy", "impossible", "silent"]] = None
+    """Evaluation course (contracts.COURSE_PARAM): every episode succeeds on ``easy``, none on ``impossible``;
+    ``silent`` breaks the contract (no course_success)."""
 
 
 class FakeEnv(VectorEnv):
@@ -87,6 +90,9 @@ class FakeEnv(VectorEnv):
         extras: Dict[str, Any] = {"time_outs": time_outs}
         if bool(dones.any()):
             extras["episode"] = {"distance": distance[dones].mean(), "steps": self.episode_length_buf[dones].float()}
+            if self.params.course in ("easy", "impossible"):
+                crossed = torch.full((int(dones.sum()),), float(self.params.course == "easy"))
+                extras["episode"].update(course_success=crossed, course_progress=distance[dones])
             ids = dones.nonzero().flatten()
             self.state[ids] = self._noise(len(ids), self.params.obs_dim)
             self.episode_length_buf[ids] = 0

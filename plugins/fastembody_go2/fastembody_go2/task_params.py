@@ -130,3 +130,11 @@ class RandomizationParams:
         check_positive(self.push_interval_s, "push_interval_s")
         check_positive(self.max_push_vel_xy, "max_push_vel_xy", allow_zero=True)
         check_positive(self.init_base_vel, "init_base_vel", allow_zero=True)
+
+
+def check_course(value: object) -> None:
+    """ConfigError unless ``value`` is None or one of the evaluation courses (a Go2 env's ``course`` param)."""
+    from .terrain.course_specs import COURSES
+
+    if value is not None and value not in COURSES:
+        raise ConfigError(f"unknown course {value!r}; courses: {', '.join(COURSES)}", key="course")

@@ -11,7 +11,8 @@ from fastembody_core.checkpoint import checkpoint_path, save_checkpoint
 from fastembody_core.config import experiment_from_dict, write_resolved
 from fastembody_core.export import export_run
 from fastembody_core.pipeline import build_env_and_algorithm, make_context
-from fastembody_core.play import map_params, play_run
+from fastembody_core.evaluation import map_params
+from fastembody_core.play import play_run
 from fastembody_go2.mujoco.config import Go2MujocoParams
 
 TOY_RUN = {

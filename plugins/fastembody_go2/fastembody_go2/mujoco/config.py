@@ -9,7 +9,8 @@ from typing import Optional
 from fastembody_core import ConfigError
 
 from .. import robot
-from ..task_params import CommandParams, RandomizationParams, RewardParams, check_positive
+from ..task_params import CommandParams, RandomizationParams, RewardParams, check_course, check_positive
+from ..terrain.course_specs import CourseName
 from ..terrain.params import TerrainParams
 
 DRIVERS = ("auto", "rollout", "threads")
@@ -94,6 +95,11 @@ class Go2MujocoParams:
     terrain: TerrainParams = field(default_factory=TerrainParams)
     """The ground (go2-toy's block): ``flat`` is today's plane; ``rough`` generates the terrain from the run seed
     and makes it the MuJoCo hfield (spawn at tile origins, curriculum, ground-relative base height)."""
+    course: Optional[CourseName] = None
+    """Run one fixed evaluation course instead of the configured ground (``fastembody eval --courses`` sets it):
+    the course's height field, spawn at its start facing +x, the command (0.5, 0, 0), 20 s episodes, no pushes;
+    an episode also ends, as a success, once the base is 4 m along; ``extras["episode"]`` then holds
+    ``course_success`` and ``course_progress``. The observation layout stays the one ``terrain.type`` gives."""
     height_scan_in_policy: bool = False
     """Append the ``height_scan`` term (terrain.num_scan_points values, 187 by default) to the ``policy`` group,
     for a teacher (``critic`` gets it too; ``deployable`` never). Allowed on flat ground, where the scan reads the
@@ -124,6 +130,7 @@ class Go2MujocoParams:
             raise ConfigError(f"expected true or false, got {self.height_scan_in_policy!r}",
                               key="height_scan_in_policy")
         check_positive(self.episode_length_s, "episode_length_s")
+        check_course(self.course)
         check_positive(self.noise_level, "noise_level", allow_zero=True)
         for name in ("clip_actions", "clip_observations", "max_roll", "max_pitch"):
             check_positive(getattr(self, name), name)

@@ -30,6 +30,7 @@ from ..observations import group_dim
 from ..rewards import RewardShape
 from ..task import HEIGHT_SCAN_TERM, PRIVILEGED_TERMS
 from ..kinematics import leg_geometry, leg_kinematics, roll_pitch_yaw, quat_to_rotmat, yaw_quat
+from ..terrain.courses import COURSE_COMMAND, course_episode_stats, course_outcome, course_setup
 from ..terrain.field import Terrain
 from ..terrain.generator import generate_terrain
 from .config import Go2MujocoParams
@@ -58,6 +59,9 @@ class Go2MujocoEnv(VectorEnv):
         env then runs on terrain even with ``terrain.type: flat``); ``spawn`` (:class:`.terrain.SpawnSpec` or
         go2-toy's) sets the spawn noise and heading on terrain."""
         ctx = ctx or RunContext()
+        rough_layout = terrain is not None or params.terrain.type != "flat"  # a course keeps the run's layout
+        if params.course is not None and terrain is None:
+            params, terrain, spawn = course_setup(params)
         self.params = p = params
         self.num_envs = n = int(p.num_envs)
         self.step_dt = robot.CONTROL_DT
@@ -104,7 +108,7 @@ class Go2MujocoEnv(VectorEnv):
 
             self.driver = make_shared_driver(p.driver, self.model, self.layout, self.nominal, n, p.nthread)
 
-        self.observation_terms, self._groups, self._noise_amplitude = observation_layout(p, self._tiles is not None)
+        self.observation_terms, self._groups, self._noise_amplitude = observation_layout(p, rough_layout)
         self.scan_points = p.terrain.num_scan_points
         self.observation_shapes = {k: (group_dim(v, self.scan_points),) for k, v in self.observation_terms.items()}
         self.privileged_terms = PRIVILEGED_TERMS
@@ -115,6 +119,8 @@ class Go2MujocoEnv(VectorEnv):
             self._allocate(n)
         self.fixed_command: Optional[Tuple[float, float, float]] = None
         self.reset()
+        if p.course is not None:
+            self.set_command(COURSE_COMMAND)
 
     def _build_constants(self, p: Go2MujocoParams) -> None:
         lower, upper = torch.tensor(robot.JOINT_LOWER), torch.tensor(robot.JOINT_UPPER)
@@ -198,6 +204,7 @@ class Go2MujocoEnv(VectorEnv):
         return obs
 
     def step(self, actions: torch.Tensor):
+        p = self.params
         with torch.inference_mode(), single_torch_thread():
             actions = checked_actions(actions, self.num_envs, self.num_actions, "cpu", self.params.check_actions,
                                       self.params.clip_actions, "go2-mujoco")
@@ -218,6 +225,9 @@ class Go2MujocoEnv(VectorEnv):
             self.episode_sums += out.per_term
             self.tracking_error_sum += out.tracking_error
             time_outs = self.episode_length_buf >= self.max_episode_length
+            if p.course is not None:  # crossing ends an episode as a success
+                crossed, progress = course_outcome(self.terrain, self.base_pos, m.fallen)
+                time_outs = time_outs | crossed
             dones = m.fallen | time_outs
             extras: Dict[str, Any] = {"time_outs": time_outs.to(self.device)}
             reset_ids = dones.nonzero(as_tuple=False).flatten()
@@ -229,6 +239,8 @@ class Go2MujocoEnv(VectorEnv):
                     extras["episode"]["terrain_level"] = self._tiles.end_episodes(
                         reset_ids, base_xy, self.commands[reset_ids, :2], self.params.episode_length_s,
                         self.generator).to(self.device)
+                if p.course is not None:
+                    extras["episode"].update(course_episode_stats(reset_ids, crossed, progress))
                 self._reset_idx(reset_ids)
                 m = self._measure()  # the first observation of the new episodes
             self._resample_due_commands()

@@ -7,7 +7,8 @@ evaluation courses and the MuJoCo hfield export.
   ``column_contacts``. World frame and the riser model (flat-topped columns, vertical risers) are documented there.
 * ``scan``: ``scan_points``, ``height_scan``, ``mean_ground_height``.
 * ``curriculum``: ``TerrainCurriculum``.
-* ``courses``: ``COURSES``, ``build_course``, ``course_progress`` and the success constants.
+* ``course_specs`` (torch-free): ``COURSES``, ``CourseName`` and the success constants; ``courses``: ``build_course``,
+  ``course_progress`` and what an env needs to run one (``course_setup``, ``course_outcome``).
 * ``mujoco_hfield``: ``hfield_spec``, ``hfield_xml``, ``write_hfield``, ``hfield_height``.
 
 The torch-based names below are imported on first use (PEP 562), so configs validate without torch.
@@ -24,8 +25,9 @@ _LAZY = {
     "generate_terrain": "generator", "row_difficulties": "generator", "column_types": "generator",
     "scan_points": "scan", "height_scan": "scan", "mean_ground_height": "scan",
     "TerrainCurriculum": "curriculum",
-    "COURSES": "courses", "COURSE_SPECS": "courses", "build_course": "courses", "course_progress": "courses",
-    "COURSE_COMMAND_VX": "courses", "COURSE_SUCCESS_DISTANCE_M": "courses", "COURSE_TIME_LIMIT_S": "courses",
+    "COURSES": "course_specs", "COURSE_SPECS": "course_specs", "CourseName": "course_specs",
+    "build_course": "courses", "course_progress": "courses", "course_setup": "courses", "course_outcome": "courses",
+    "COURSE_COMMAND_VX": "course_specs", "COURSE_SUCCESS_DISTANCE_M": "course_specs", "COURSE_TIME_LIMIT_S": "course_specs",
     "HFieldSpec": "mujoco_hfield", "hfield_spec": "mujoco_hfield", "hfield_xml": "mujoco_hfield",
     "write_hfield": "mujoco_hfield", "hfield_height": "mujoco_hfield",
 }

@@ -8,8 +8,9 @@ drop at the strip's sides; noise and obstacles lie on the strip only. Success = 
 COURSE_SUCCESS_DISTANCE_M further along x than the spawn point within COURSE_TIME_LIMIT_S without a fall.
 Random parts (rough noise, obstacles) use the fixed COURSE_SEED, so a course is the same array everywhere.
 """
+import dataclasses
 import math
-from typing import Dict, NamedTuple, Optional, Union
+from typing import Any, NamedTuple, Optional, Tuple, Union
 
 import torch
 
@@ -18,57 +19,14 @@ from fastembody_core import ConfigError
 from . import tiles
 from .field import Terrain
 from .generator import OBSTACLE_HEIGHT, SLOPE_PER_DIFFICULTY, STEP_HEIGHT
+from .course_specs import (COURSE_BORDER_M, COURSE_LENGTH_M, COURSE_SEED, COURSE_SPECS, COURSE_START_M,
+                           COURSE_WIDTH_M, COURSES, FEATURE_END_M, FEATURE_START_M, STAIR_TREAD_M, CourseSpec)
+from .course_specs import COURSE_COMMAND_VX, COURSE_SUCCESS_DISTANCE_M, COURSE_TIME_LIMIT_S  # noqa: F401 (re-exported)
 from .params import TILE_TYPES
+from .spawn import SpawnSpec
 
-COURSE_COMMAND_VX = 0.5
-"""Forward velocity command on every course [m/s] (no lateral or yaw command)."""
-COURSE_SUCCESS_DISTANCE_M = 4.0
-"""Distance along +x from the spawn point that counts as crossing [m]."""
-COURSE_TIME_LIMIT_S = 20.0
-"""Time allowed to cross [s]."""
-COURSE_LENGTH_M = 10.0
-"""Strip length along x [m]."""
-COURSE_WIDTH_M = 4.0
-"""Strip width along y [m]."""
-COURSE_BORDER_M = 3.0
-"""Margin around the strip [m]."""
-COURSE_START_M = 1.0
-"""Spawn x within the strip [m]."""
-FEATURE_START_M = 1.5
-"""Where the stairs / slope / obstacles begin [m] (the first riser is 0.5 m ahead of the spawn point)."""
-FEATURE_END_M = 7.5
-"""Where they end [m]; beyond the success line (COURSE_START_M + 4 m = 5 m)."""
-STAIR_TREAD_M = 0.3
-"""Tread depth of the course stairs [m] (legged_gym's 0.31 m truncated to 0.1 m cells)."""
-COURSE_SEED = 20_240_612
-"""Seed of the courses' random parts."""
-
-
-class CourseSpec(NamedTuple):
-    """What one course holds."""
-
-    feature: str
-    """``stairs``, ``slope``, ``rough_slope`` or ``obstacles``."""
-    size: float
-    """Step or obstacle height [m], or slope angle [deg]."""
-    direction: int
-    """+1 up, -1 down (obstacles: +1)."""
-    noise: float = 0.0
-    """Rough slope noise amplitude [m]."""
-
-
-COURSE_SPECS: Dict[str, CourseSpec] = {
-    "stairs_up_10cm": CourseSpec("stairs", 0.10, 1),
-    "stairs_down_10cm": CourseSpec("stairs", 0.10, -1),
-    "stairs_up_15cm": CourseSpec("stairs", 0.15, 1),
-    "stairs_down_15cm": CourseSpec("stairs", 0.15, -1),
-    "slope_up_20deg": CourseSpec("slope", 20.0, 1),
-    "slope_down_20deg": CourseSpec("slope", 20.0, -1),
-    "rough_slope_15deg": CourseSpec("rough_slope", 15.0, 1, noise=0.05),
-    "discrete_obstacles_10cm": CourseSpec("obstacles", 0.10, 1),
-}
-COURSES = tuple(COURSE_SPECS)
-"""Course names, in report order."""
+COURSE_COMMAND = (COURSE_COMMAND_VX, 0.0, 0.0)
+"""The (vx, vy, yaw rate) command held on every course."""
 
 
 def _tile_type(spec: CourseSpec) -> str:
@@ -141,3 +99,37 @@ def build_course(name: str, horizontal_scale: float = 0.1, vertical_scale: float
 def course_progress(terrain: Terrain, base_pos: torch.Tensor) -> torch.Tensor:
     """[N] distance along +x from the course's spawn point [m] (success once >= COURSE_SUCCESS_DISTANCE_M)."""
     return base_pos[:, 0] - terrain.tile_origins[0, 0, 0]
+
+
+class CourseSetup(NamedTuple):
+    """What a Go2 env changes to run the course its params name (``params.course``)."""
+
+    params: Any
+    """The env params for the course: COURSE_TIME_LIMIT_S episodes, no pushes, no heading control, no curriculum."""
+    terrain: Terrain
+    spawn: SpawnSpec
+    """Spawn exactly at the course start, facing +x."""
+
+
+def course_setup(params: Any, device: Optional[Union[str, torch.device]] = None) -> CourseSetup:
+    """The course of a Go2 env's ``params.course`` (go2-toy's or go2-mujoco's params), at the params' scales."""
+    randomization = dataclasses.replace(params.randomization, push_robots=False)
+    commands = dataclasses.replace(params.commands, heading_command=False, resampling_time_s=COURSE_TIME_LIMIT_S + 1.0)
+    terrain_params = dataclasses.replace(params.terrain, curriculum=False)
+    params = dataclasses.replace(params, episode_length_s=COURSE_TIME_LIMIT_S, randomization=randomization,
+                                 commands=commands, terrain=terrain_params)
+    terrain = build_course(params.course, params.terrain.horizontal_scale, params.terrain.vertical_scale, device)
+    return CourseSetup(params, terrain, SpawnSpec(xy_noise=0.0, yaw=0.0))
+
+
+def course_outcome(terrain: Terrain, base_pos: torch.Tensor, fallen: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(crossed [N] bool, progress [N] m)`` of bases at ``base_pos`` [N, 3]: crossed = progress >=
+    COURSE_SUCCESS_DISTANCE_M without a fall in this step (the env ends those episodes as successes)."""
+    progress = course_progress(terrain, base_pos)
+    return (progress >= COURSE_SUCCESS_DISTANCE_M) & ~fallen, progress
+
+
+def course_episode_stats(ids: torch.Tensor, crossed: torch.Tensor, progress: torch.Tensor) -> dict:
+    """The ``extras["episode"]`` entries of a course for the envs ``ids`` that just finished, one value per env
+    (the contract's ``course_success``: 1.0 crossed, 0.0 not; ``course_progress`` in m)."""
+    return {"course_success": crossed[ids].to(torch.float32), "course_progress": progress[ids].to(torch.float32)}

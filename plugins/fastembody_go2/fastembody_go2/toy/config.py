@@ -5,7 +5,8 @@ from typing import Optional
 from fastembody_core import ConfigError
 
 from .. import robot
-from ..task_params import CommandParams, RandomizationParams, RewardParams, check_positive
+from ..task_params import CommandParams, RandomizationParams, RewardParams, check_course, check_positive
+from ..terrain.course_specs import CourseName
 from ..terrain.params import TerrainParams
 
 
@@ -60,6 +61,11 @@ class Go2ToyParams:
     terrain: TerrainParams = field(default_factory=TerrainParams)
     """The ground: ``type: flat`` (default, today's env) or ``rough`` (legged_gym's tile grid with a curriculum;
     the ``critic`` group then gets the height scan appended)."""
+    course: Optional[CourseName] = None
+    """Run one fixed evaluation course instead of the configured ground (``fastembody eval --courses`` sets it):
+    the course's height field, spawn at its start facing +x, the command (0.5, 0, 0), 20 s episodes, no pushes;
+    an episode also ends, as a success, once the base is 4 m along; ``extras["episode"]`` then holds
+    ``course_success`` and ``course_progress``. The observation layout stays the one ``terrain.type`` gives."""
     height_scan_in_policy: bool = False
     """Append the ``height_scan`` term (terrain.num_scan_points values, 187 by default) to the ``policy`` group,
     for a teacher (``critic`` gets it too; ``deployable`` never). Allowed on flat ground, where the scan reads the
@@ -85,6 +91,7 @@ class Go2ToyParams:
         if isinstance(self.num_envs, bool) or not isinstance(self.num_envs, int) or self.num_envs < 1:
             raise ConfigError(f"must be an integer >= 1, got {self.num_envs!r}", key="num_envs")
         check_positive(self.episode_length_s, "episode_length_s")
+        check_course(self.course)
         check_positive(self.noise_level, "noise_level", allow_zero=True)
         check_positive(self.clip_actions, "clip_actions")
         check_positive(self.clip_observations, "clip_observations")

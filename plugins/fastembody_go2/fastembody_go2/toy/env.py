@@ -19,6 +19,7 @@ from ..env_helpers import checked_actions, due_envs, episode_stats, sample_comma
 from ..observations import OBSERVATION_SCALES, group_dim, noise_amplitudes
 from ..rewards import RewardShape
 from ..task import HEIGHT_SCAN_TERM, POLICY_TERMS, PRIVILEGED_TERMS, observation_groups
+from ..terrain.courses import COURSE_COMMAND, course_episode_stats, course_outcome, course_setup
 from ..terrain.field import Terrain
 from ..terrain.generator import generate_terrain
 from .config import Go2ToyParams
@@ -67,6 +68,9 @@ class Go2ToyEnv(VectorEnv):
     def __init__(self, params: Go2ToyParams, ctx: Optional[RunContext] = None, terrain: Optional[Terrain] = None,
                  spawn: Optional[SpawnSpec] = None):
         ctx = ctx or RunContext()
+        rough_layout = terrain is not None or params.terrain.type != "flat"  # a course keeps the run's layout
+        if params.course is not None and terrain is None:
+            params, terrain, spawn = course_setup(params)
         self.params = params
         self.device = torch.device(params.device or ctx.device)
         if self.device.type == "cpu":
@@ -85,7 +89,7 @@ class Go2ToyEnv(VectorEnv):
         """The ground (a one-cell zero field on flat ground); the renderer and evaluation read it."""
         self.terrain = self.terrain.to(self.device)
         self._ground = TerrainSetup(params.terrain, self.terrain, self.num_envs, self.device, spawn) if rough else None
-        self.observation_terms = observation_groups(params.deployable_policy, "rough" if rough else "flat",
+        self.observation_terms = observation_groups(params.deployable_policy, "rough" if rough_layout else "flat",
                                                     params.height_scan_in_policy)
         self.privileged_terms = PRIVILEGED_TERMS
         self.scan_points = params.terrain.num_scan_points
@@ -94,6 +98,8 @@ class Go2ToyEnv(VectorEnv):
         with torch.inference_mode():  # every buffer is an inference tensor, so compiled code sees one kind
             self._build(params)
         self.reset()
+        if params.course is not None:
+            self.set_command(COURSE_COMMAND)
 
     @property
     def curriculum(self) -> Any:
@@ -131,7 +137,9 @@ class Go2ToyEnv(VectorEnv):
             scan_noise_amplitude=float(noise_amplitudes((HEIGHT_SCAN_TERM,), params.noise_level, dev, 1)[0]),
         )
         # positional extras of the compiled calls: none on flat ground without a height scan (today's graphs)
-        scan = scan_constants(params.terrain, dev) if HEIGHT_SCAN_TERM in self.task.critic_layout else None
+        # the scan's ground also gives the ground-relative base height on terrain, observed or not
+        scan_needed = self._ground is not None or HEIGHT_SCAN_TERM in self.task.critic_layout
+        scan = scan_constants(params.terrain, dev) if scan_needed else None
         self._scan = scan
         self._physics_extra: Tuple[Any, ...] = (self.terrain,) if self._ground is not None else ()
         self._task_extra: Tuple[Any, ...] = (self.terrain, scan) if self._ground is not None else ()
@@ -214,6 +222,9 @@ class Go2ToyEnv(VectorEnv):
             self.episode_sums += out.per_term
             self.tracking_error_sum += out.tracking_error
             time_outs = self.episode_length_buf >= self.max_episode_length
+            if self.params.course is not None:  # crossing ends an episode as a success
+                crossed, progress = course_outcome(self.terrain, self.state.pos.t(), out.terminated)
+                time_outs = time_outs | crossed
             dones = out.terminated | time_outs
             self.actions = actions
             extras: Dict[str, Any] = {"time_outs": time_outs}
@@ -225,6 +236,8 @@ class Go2ToyEnv(VectorEnv):
                     extras["episode"]["terrain_level"] = self._ground.end_episodes(
                         reset_ids, self.state.pos[:2, reset_ids].t(), self.commands[reset_ids, :2],
                         self.params.episode_length_s, self.generator)
+                if self.params.course is not None:
+                    extras["episode"].update(course_episode_stats(reset_ids, crossed, progress))
                 self._reset_idx(reset_ids)
                 self._refresh_scan_ground(reset_ids)
             self._resample_due_commands()
