@@ -7,7 +7,16 @@ import importlib
 from typing import Any
 
 from .contracts import AlgorithmHandle, EnvSpec, Observations, RunContext, StepResult, Trainer, VectorEnv
-from .errors import CheckpointError, ConfigError, EnvError, FastEmbodyError, PluginError, TrainingError
+from .errors import (
+    CheckpointError,
+    ConfigError,
+    EnvError,
+    FastEmbodyError,
+    PluginError,
+    ResourceError,
+    StorageError,
+    TrainingError,
+)
 from .hookspecs import hookimpl
 from .plugins import get_registry
 from .trainer_config import OnPolicyTrainerParams
@@ -58,8 +67,10 @@ __all__ = [
     "Observations",
     "OnPolicyTrainerParams",
     "PluginError",
+    "ResourceError",
     "RunContext",
     "StepResult",
+    "StorageError",
     "Trainer",
     "TrainingError",
     "VectorEnv",

@@ -6,8 +6,8 @@ Values are parsed with ``yaml.safe_load`` / ``json`` only; nothing from a config
 import collections.abc
 import dataclasses
 import difflib
-import json
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
+from .config_io import StrictYAMLError, check_size, load_yaml, parse_text, read_text, short_repr
 from .errors import ConfigError, FastEmbodyError
 
 RESOLVED_CONFIG_NAME = "config.resolved.yaml"
@@ -101,17 +102,11 @@ def to_plain(value: Any) -> Any:
 
 # -- reading ------------------------------------------------------------------------------------------
 def read_config_file(path: Union[str, Path]) -> Dict[str, Any]:
-    """Read a YAML or JSON file into a dict (``yaml.safe_load``; JSON by extension)."""
+    """Read a YAML or JSON file into a dict (strict safe YAML, see ``config_io``; JSON by extension)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError("file not found", source=str(path))
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else (f" at line {exc.lineno}" if hasattr(exc, "lineno") else "")
-        raise ConfigError(f"cannot parse{line}: {getattr(exc, 'problem', None) or exc}", source=str(path)) from None
+    data = parse_text(read_text(path), str(path), as_json=path.suffix.lower() == ".json")
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -122,15 +117,18 @@ def read_config_file(path: Union[str, Path]) -> Dict[str, Any]:
 def parse_override(text: str) -> Tuple[List[str], Any]:
     """``"a.b.c=value"`` -> (["a", "b", "c"], value parsed as a YAML scalar/list/dict, never eval'd)."""
     if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. algorithm.params.learning_rate=3e-4")
+        raise ConfigError(f"--set {short_repr(text)}: expected KEY=VALUE, e.g. algorithm.params.learning_rate=3e-4")
     key, raw = text.split("=", 1)
     parts = [p for p in key.strip().split(".")]
     if not key.strip() or any(not p for p in parts):
-        raise ConfigError(f"--set {text!r}: empty key")
+        raise ConfigError(f"--set {short_repr(text)}: empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = load_yaml(raw) if raw.strip() else ""
+    except StrictYAMLError as exc:
+        raise ConfigError(f"--set {key.strip()}: {exc.problem}") from None
     except yaml.YAMLError:
         value = raw
+    check_size(value, f"--set {key.strip()}")
     return parts, value
 
 
@@ -168,9 +166,9 @@ def experiment_from_dict(data: Mapping[str, Any], source: str = "<config>") -> E
     for required in ("name", "env", "algorithm"):
         if required not in data:
             raise ConfigError("missing required key", source=source, key=required)
-    name = _coerce(data["name"], str, "name", source)
+    name = check_name(_coerce(data["name"], str, "name", source), source)
     seed = _coerce(data.get("seed", 0), int, "seed", source)
-    device = _coerce(data.get("device", "cpu"), str, "device", source)
+    device = check_device_name(_coerce(data.get("device", "cpu"), str, "device", source), source)
     registry = get_registry()
     components = {}
     for section, kind in _KINDS.items():
@@ -207,6 +205,28 @@ def experiment_from_dict(data: Mapping[str, Any], source: str = "<config>") -> E
 
 
 # -- validation ---------------------------------------------------------------------------------------
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,127}$")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:[0-9]+)?)$")
+INT_BOUNDS = (-(2**63), 2**63 - 1)
+"""Every int a config holds fits a signed 64-bit integer (what torch and NumPy take)."""
+
+
+def check_name(name: str, source: str = "<config>") -> str:
+    """An experiment name is one path component under ``run.root``: refuse '', '..', '/' and the like."""
+    if not _NAME.match(name) or name in (".", ".."):
+        raise ConfigError(f"must be a plain folder name of letters, digits and _ - . + = @ (no '/' or leading '.', "
+                          f"at most 128 characters), got {short_repr(name)}; it becomes <run.root>/<name>/",
+                          source, "name")
+    return name
+
+
+def check_device_name(device: str, source: str = "<config>") -> str:
+    """The device is cpu, cuda, cuda:N, mps or auto (whether it exists here is checked when the run starts)."""
+    if not _DEVICE.match(device):
+        raise ConfigError(f"unknown device {short_repr(device)}; use cpu, cuda, cuda:N, mps or auto", source, "device")
+    return device
+
+
 def _check_keys(data: Mapping[str, Any], allowed: Sequence[str], prefix: str, source: str) -> None:
     for key in data:
         if key not in allowed:
@@ -257,7 +277,7 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
     """Check ``value`` against annotation ``tp``; accept what YAML means (``3e-4`` as a float)."""
 
     def fail() -> ConfigError:
-        return ConfigError(f"expected {_type_name(tp)}, got {type(value).__name__} {value!r}", source, key)
+        return ConfigError(f"expected {_type_name(tp)}, got {type(value).__name__} {short_repr(value)}", source, key)
 
     if tp is Any:
         return value
@@ -278,7 +298,7 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
     if origin is typing.Literal:
         if value in args:
             return value
-        raise ConfigError(f"expected one of {list(args)}, got {value!r}", source, key)
+        raise ConfigError(f"expected one of {list(args)}, got {short_repr(value)}", source, key)
     if origin in (list, collections.abc.Sequence):
         if not isinstance(value, (list, tuple)):
             raise fail()
@@ -304,20 +324,30 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
             return value
         raise fail()
     if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise fail()
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise fail()
+        if not INT_BOUNDS[0] <= value <= INT_BOUNDS[1]:
+            raise ConfigError(f"{short_repr(value)} is out of range: integers must fit in 64 bits (|x| < 2**63)",
+                              source, key)
+        return value
     if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+        number = value
         if isinstance(value, str):  # PyYAML 1.1 reads 3e-4 as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 raise fail() from None
-        raise fail()
+        elif not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise fail()
+        try:
+            number = float(number)
+        except OverflowError:  # an int beyond float's range
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(f"expected a finite number, got {short_repr(value)}", source, key)
+        return number
     if tp is str:
         if isinstance(value, str):
             return value

@@ -2,13 +2,18 @@
 from typing import Optional
 
 
+MAX_MESSAGE = 1500
+"""Longest message an error prints (a value quoted in it is cut, never the whole line lost)."""
+
+
 class FastEmbodyError(Exception):
     """Base of every error FastEmbody reports to a user; the CLI prints ``str(err)`` on one line."""
 
     exit_code = 1
 
     def __str__(self) -> str:
-        return " ".join(super().__str__().split())
+        text = " ".join(super().__str__()[: 4 * MAX_MESSAGE].split())
+        return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 5] + " ..."
 
 
 class ConfigError(FastEmbodyError):
@@ -42,3 +47,13 @@ class TrainingError(FastEmbodyError):
 
 class EnvError(FastEmbodyError):
     """An env was given bad input (e.g. NaN actions) or cannot be built (missing dependency)."""
+
+
+class StorageError(FastEmbodyError):
+    """Writing a file failed (disk full, quota, read-only, I/O error); names what, where and the free space."""
+
+    exit_code = 74  # EX_IOERR
+
+
+class ResourceError(FastEmbodyError):
+    """Not enough memory (or another machine resource) for what the config asks; names the figure."""
