@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import torch
 
+from cpu_info import cpu_model
 from fastembody_core import guard_cpu_denormals
 from fastembody_core.checkpoint import list_checkpoints
 from fastembody_core.config import load_experiment
@@ -81,15 +82,6 @@ def teacher_walking(teacher: Path, args: argparse.Namespace) -> Dict[str, float]
     finally:
         loaded.env.close()
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def distill(args: argparse.Namespace, out: Path, teacher: Path, name: str) -> Dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from cpu_info import cpu_model
 from fastembody_core import guard_cpu_denormals
 from fastembody_core.checkpoint import list_checkpoints
 from fastembody_core.config import load_experiment
@@ -42,15 +43,6 @@ TARGET_COURSES = ("stairs_up_10cm", "stairs_down_10cm", "slope_up_20deg", "slope
 TEACHER_MINUTES, STUDENT_MINUTES = 60.0, 30.0
 TEACHER_SUCCESS, STUDENT_SUCCESS_TOY, STUDENT_SUCCESS_MUJOCO = 0.9, 0.8, 0.7
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def train(config: str, run_dir: Path, overrides: List[str], reuse: bool) -> float:

@@ -29,6 +29,7 @@ from typing import Any, Dict, List
 
 import torch
 
+from cpu_info import cpu_model
 from fastembody_core import RunContext, get_registry
 from fastembody_go2.toy.config import Go2ToyParams
 from fastembody_go2.toy.env import Go2ToyEnv
@@ -164,15 +165,6 @@ def terrain_rates(steps: int, repeats: int) -> Dict[str, float]:
             "env_steps_per_s_rough_teacher": best["rough_teacher"], "rough_to_flat": best["rough"] / best["flat"],
             "rough_teacher_to_flat": best["rough_teacher"] / best["flat"]}
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def main() -> None:

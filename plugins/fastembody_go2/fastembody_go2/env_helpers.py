@@ -1,9 +1,13 @@
-"""Tensor helpers every Go2 env shares: action checking, episode statistics, command sampling, due envs."""
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+"""Tensor helpers every Go2 env shares: action checking, episode statistics, command sampling, initial poses,
+due envs."""
+import math
+from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
 from fastembody_core import EnvError
+
+from .kinematics import leg_kinematics, yaw_quat
 
 
 def checked_actions(actions: torch.Tensor, num_envs: int, num_actions: int, device: Any, check: bool, clip: float,
@@ -56,3 +60,34 @@ def due_envs(episode_length_buf: torch.Tensor, every_steps: int, skip_start: boo
     if skip_start:
         due &= episode_length_buf > 0
     return due.nonzero(as_tuple=False).flatten()
+
+
+class InitialPose(NamedTuple):
+    """A new episode's initial state of ``k`` robots (before placing them on the ground)."""
+
+    joint_pos: torch.Tensor
+    """[k, 12] joint angles (legged_gym order), the default pose scaled and clipped to the joint limits."""
+    quat: torch.Tensor
+    """[k, 4] base orientation (w, x, y, z): a random heading."""
+    lin_vel: torch.Tensor
+    """[k, 3] base linear velocity, body frame."""
+    ang_vel: torch.Tensor
+    """[k, 3] base angular velocity, body frame."""
+    foot_b: torch.Tensor
+    """[k, 4, 3] foot centres in the base frame."""
+    clearance: torch.Tensor
+    """[k] gap between the lowest foot and the ground at spawn [m]."""
+
+
+def sample_initial_pose(k: int, rnd: Any, default_joint_pos: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor,
+                        geometry: Any, uniform: Callable[..., torch.Tensor]) -> InitialPose:
+    """go2-toy's initial-state distribution from the ``randomization`` params ``rnd`` (the draw order is part of
+    every env's reproducibility: joint scale, heading, linear and angular velocity, clearance)."""
+    joint_pos = default_joint_pos * uniform(rnd.init_joint_pos_scale, k, 12)
+    joint_pos = torch.maximum(torch.minimum(joint_pos, upper), lower)
+    quat = yaw_quat(uniform((-math.pi, math.pi), k))
+    lin_vel = uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
+    ang_vel = uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
+    clearance = uniform((0.005, 0.03), k)
+    foot_b, _, _ = leg_kinematics(joint_pos.view(k, 4, 3), geometry)
+    return InitialPose(joint_pos, quat, lin_vel, ang_vel, foot_b, clearance)

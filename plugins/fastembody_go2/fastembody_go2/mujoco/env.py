@@ -25,11 +25,11 @@ from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
 
 from .. import robot
 from ..compiled import MaybeCompiled
-from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands
+from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands, sample_initial_pose
 from ..observations import group_dim
 from ..rewards import RewardShape
 from ..task import HEIGHT_SCAN_TERM, PRIVILEGED_TERMS
-from ..kinematics import leg_geometry, leg_kinematics, roll_pitch_yaw, quat_to_rotmat, yaw_quat
+from ..kinematics import leg_geometry, quat_to_rotmat, roll_pitch_yaw
 from ..terrain.courses import COURSE_COMMAND, course_episode_stats, course_outcome, course_setup
 from ..terrain.field import Terrain
 from ..terrain.generator import generate_terrain
@@ -281,13 +281,8 @@ class Go2MujocoEnv(VectorEnv):
         self._apply_bucket_dynamics([] if self.params.dynamics_buckets else ids.tolist())
         for i, b in zip(ids.tolist(), bucket.tolist()) if self._bucket_models else ():
             self.models[i] = self._bucket_models[b]
-        joint_pos = self.constants.default_joint_pos * self._uniform(rnd.init_joint_pos_scale, k, 12)
-        joint_pos = torch.maximum(torch.minimum(joint_pos, self._joint_upper), self._joint_lower)
-        quat = yaw_quat(self._uniform((-math.pi, math.pi), k))
-        lin_vel = self._uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
-        ang_vel = self._uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
-        clearance = self._uniform((0.005, 0.03), k)
-        foot_b, _, _ = leg_kinematics(joint_pos.view(k, 4, 3), self._geo)
+        joint_pos, quat, lin_vel, ang_vel, foot_b, clearance = sample_initial_pose(
+            k, rnd, self.constants.default_joint_pos, self._joint_lower, self._joint_upper, self._geo, self._uniform)
         height = robot.FOOT_RADIUS + clearance - foot_b[..., 2].min(-1).values
         rows = ids.numpy()
         state = np.tile(self._home, (k, 1))

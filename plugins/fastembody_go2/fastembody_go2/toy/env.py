@@ -15,7 +15,7 @@ from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
 
 from .. import robot
 from ..compiled import MaybeCompiled
-from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands
+from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands, sample_initial_pose
 from ..observations import OBSERVATION_SCALES, group_dim, noise_amplitudes
 from ..rewards import RewardShape
 from ..task import HEIGHT_SCAN_TERM, POLICY_TERMS, PRIVILEGED_TERMS, observation_groups
@@ -24,7 +24,7 @@ from ..terrain.field import Terrain
 from ..terrain.generator import generate_terrain
 from .config import Go2ToyParams
 from .dynamics import BodyState, EnvDynamics, body_state, joints_to_soa, model_constants, physics_step
-from ..kinematics import leg_geometry, leg_kinematics, quat_to_rotmat, roll_pitch_yaw, yaw_quat
+from ..kinematics import leg_geometry, quat_to_rotmat, roll_pitch_yaw
 from .task_step import TaskConstants, observe, task_step
 from .terrain_env import SpawnSpec, TerrainSetup, scan_constants, uniform_int16
 
@@ -252,13 +252,8 @@ class Go2ToyEnv(VectorEnv):
         friction = self._uniform(rnd.friction_range, k)
         mass = robot.TOTAL_MASS + self._uniform(rnd.payload_mass_range, k)
         strength = self._uniform(rnd.motor_strength_range, k)
-        joint_pos = self.default_joint_pos * self._uniform(rnd.init_joint_pos_scale, k, 12)
-        joint_pos = torch.maximum(torch.minimum(joint_pos, self.joint_upper), self.joint_lower)
-        quat = yaw_quat(self._uniform((-math.pi, math.pi), k))
-        lin_vel = self._uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
-        ang_vel = self._uniform((-rnd.init_base_vel, rnd.init_base_vel), k, 3)
-        clearance = self._uniform((0.005, 0.03), k)
-        foot_b, _, _ = leg_kinematics(joint_pos.view(k, 4, 3), self.geometry)
+        joint_pos, quat, lin_vel, ang_vel, foot_b, clearance = sample_initial_pose(
+            k, rnd, self.default_joint_pos, self.joint_lower, self.joint_upper, self.geometry, self._uniform)
         lowest = (foot_b[..., 2] - robot.COM_OFFSET[2]).min(-1).values
         pos = torch.zeros(k, 3, device=dev)
         pos[:, 2] = robot.FOOT_RADIUS + clearance - lowest
