@@ -14,6 +14,7 @@ from .errors import (
     FastEmbodyError,
     PluginError,
     ResourceError,
+    RunDirError,
     StorageError,
     TrainingError,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "PluginError",
     "ResourceError",
     "RunContext",
+    "RunDirError",
     "StepResult",
     "StorageError",
     "Trainer",

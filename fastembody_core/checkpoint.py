@@ -12,17 +12,19 @@ data and tensors only (so it loads with ``torch.load(weights_only=True)``)::
         "env_state": dict,                   # VectorEnv.state_dict() ({} if the env does not support it)
         "trainer_state": dict,               # RNG states (python/numpy/torch[/cuda]), counters, episode stats
         "config": dict,                      # the resolved experiment config as plain data
+        "digest": "sha256:<hex>",            # of everything above, tensors byte for byte (version >= 2)
     }
 
-Writes go to a temporary file in the same directory, are fsync'ed, then ``os.replace``'d over the target, so a
+Every load recomputes the digest (a flipped bit anywhere in the data is a CheckpointError naming the file);
+version-1 files, written before digests, load unchecked. Writes go to a temporary file in the same directory, are fsync'ed, then ``os.replace``'d over the target, so a
 crash never leaves a half-written ``model_<n>.pt``. Tensors in ``algorithm_state`` must be finite: a NaN model
 is never written.
 """
+import hashlib
 import inspect
 import math
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
@@ -30,9 +32,12 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import torch
 
 from .errors import CheckpointError, TrainingError
+from .resources import atomic_write  # noqa: F401 - part of this module's API (export uses it)
 
 CHECKPOINT_FORMAT = "fastembody-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+"""2: carries ``digest``. Version 1 (no digest) still loads."""
+DIGEST_KEY = "digest"
 CHECKPOINT_DIR = "checkpoints"
 REQUIRED_KEYS = ("iteration", "algorithm", "algorithm_state")
 
@@ -73,11 +78,12 @@ def resolve_checkpoint(run_dir: PathLike, checkpoint: Optional[Union[PathLike, i
     (absolute, relative to the working directory, or relative to ``RUN_DIR`` / ``RUN_DIR/checkpoints``)."""
     if checkpoint is None:
         return latest_checkpoint(run_dir)
-    if isinstance(checkpoint, int) or str(checkpoint).isdigit():
-        path = checkpoint_path(run_dir, int(checkpoint))
+    if isinstance(checkpoint, int) or str(checkpoint).isdigit():  # click hands --checkpoint 5 over as Path("5")
+        iteration = int(str(checkpoint))
+        path = checkpoint_path(run_dir, iteration)
         if not path.is_file():
             have = ", ".join(str(i) for i, _ in list_checkpoints(run_dir)) or "none"
-            raise CheckpointError(f"no checkpoint for iteration {int(checkpoint)} at {path} (iterations saved: {have})")
+            raise CheckpointError(f"no checkpoint for iteration {iteration} at {path} (iterations saved: {have})")
         return path
     candidates = [Path(checkpoint), Path(run_dir) / checkpoint, Path(run_dir) / CHECKPOINT_DIR / checkpoint]
     for path in candidates:
@@ -123,43 +129,47 @@ def save_checkpoint(path: PathLike, payload: Mapping[str, Any], check_finite: bo
                 f"refusing to write checkpoint {path}: algorithm_state.{bad} holds NaN/inf "
                 f"(iteration {payload['iteration']})"
             )
-    data = dict(payload)
+    data = {k: v for k, v in payload.items() if k != DIGEST_KEY}
     data["format"] = CHECKPOINT_FORMAT
     data["version"] = CHECKPOINT_VERSION
+    data[DIGEST_KEY] = payload_digest(data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: torch.save(data, f))
+    atomic_write(path, lambda f: torch.save(data, f), what=f"checkpoint (iteration {payload['iteration']})")
     return path
 
 
-def atomic_write(path: PathLike, write: Any) -> Path:
-    """Call ``write(binary_file)`` on a temp file next to ``path``, fsync it, then ``os.replace`` it into place."""
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, str(path))
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(path.parent)
-    return path
+def payload_digest(data: Mapping[str, Any]) -> str:
+    """``sha256:<hex>`` of a checkpoint payload without its ``digest`` key: every key, value and tensor byte, in
+    order (dicts keep their order through ``torch.save`` / ``torch.load``)."""
+    h = hashlib.sha256()
+    items = [(k, v) for k, v in data.items() if k != DIGEST_KEY]
+    h.update(b"D%d;" % len(items))
+    for key, value in items:
+        _feed(h, key)
+        _feed(h, value)
+    return "sha256:" + h.hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:  # make the rename itself durable (POSIX); not possible on Windows
-        fd = os.open(str(folder), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def _feed(h: Any, obj: Any) -> None:
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach()
+        h.update(f"T{t.dtype}{tuple(t.shape)};".encode())
+        if t.numel():
+            flat = t.reshape(-1).cpu().contiguous()
+            h.update(memoryview(flat.view(torch.uint8).numpy()))
+    elif isinstance(obj, Mapping):
+        h.update(b"D%d;" % len(obj))
+        for key, value in obj.items():
+            _feed(h, key)
+            _feed(h, value)
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"L%d;" % len(obj))
+        for value in obj:
+            _feed(h, value)
+    else:  # str, int, float, bool, None (and dtypes and the like, by their str)
+        text = (repr(obj) if obj is None or isinstance(obj, (bool, int, float, str)) else str(obj))
+        raw = text.encode("utf-8", "surrogatepass")
+        h.update(f"{type(obj).__name__}{len(raw)}:".encode() + raw)
 
 
 def _torch_load(path: Path, map_location: Any) -> Any:
@@ -199,6 +209,13 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> Dict[str, Any]
         raise CheckpointError(
             f"checkpoint {path} has version {version!r}; this FastEmbody reads versions <= {CHECKPOINT_VERSION}"
         )
+    stored = data.pop(DIGEST_KEY, None)
+    if stored is not None or version >= 2:
+        problem = "has no digest" if stored is None else (
+            "no longer matches the sha256 digest stored when it was written" if stored != payload_digest(data) else "")
+        if problem:
+            raise CheckpointError(f"checkpoint {path} is corrupt: its content {problem}; use another checkpoint "
+                                  f"(--checkpoint N; --resume skips it)")
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {missing}")
@@ -206,6 +223,20 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> Dict[str, Any]
     data.setdefault("trainer_state", {})
     data.setdefault("config", {})
     return data
+
+
+def newest_intact_checkpoint(run_dir: PathLike, map_location: Any = "cpu") -> Tuple[Path, Dict[str, Any], List[str]]:
+    """The newest checkpoint that loads and passes its digest check, its payload, and one line per newer one
+    skipped (why); CheckpointError if there is none (naming each failure)."""
+    skipped: List[str] = []
+    for _, path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, load_checkpoint(path, map_location=map_location), skipped
+        except CheckpointError as exc:
+            skipped.append(str(exc))
+    if not skipped:
+        latest_checkpoint(run_dir)  # raises "no checkpoint in ..."
+    raise CheckpointError(f"no intact checkpoint in {Path(run_dir) / CHECKPOINT_DIR}: {' | '.join(skipped)}")
 
 
 def to_plain(obj: Any) -> Any:

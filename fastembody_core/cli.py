@@ -68,6 +68,11 @@ def run(ctx: click.Context, config: Path, overrides: Sequence[str], run_dir: Opt
 
     experiment = load_experiment(config, overrides)  # validate here, before any worker starts
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        if run_dir is not None or resume:  # refuse a locked or foreign run dir here, not in every worker
+            from .pipeline import resolve_run_dir
+            from .run_dir import claim_run_dir
+
+            claim_run_dir(experiment, resolve_run_dir(experiment, run_dir, resume), resume, check_only=True)
         _launch_torchrun(nproc, config, overrides, run_dir, resume, ctx.obj["debug"])
         return
     summary = run_experiment(experiment, run_dir=run_dir, resume=resume, debug=ctx.obj["debug"])

@@ -361,9 +361,8 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
 
 def write_resolved(experiment: ExperimentConfig, run_dir: Path) -> Path:
     """Write ``config.resolved.yaml`` into the run directory (what ``fastembody run`` can repeat exactly)."""
+    from .resources import atomic_write
+
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / RESOLVED_CONFIG_NAME
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(yaml.safe_dump(experiment.to_dict(), sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    text = yaml.safe_dump(experiment.to_dict(), sort_keys=False)
+    return atomic_write(run_dir / RESOLVED_CONFIG_NAME, lambda f: f.write(text.encode("utf-8")), what="resolved config")

@@ -54,6 +54,9 @@ class RunContext:
     config: Mapping[str, Any] = field(default_factory=dict)
     """The resolved experiment config as plain data (what ``config.resolved.yaml`` holds)."""
     debug: bool = False
+    resume_from: Optional[Path] = None
+    """With ``resume``: the checkpoint to continue from (the pipeline picks the newest intact one); None: the
+    trainer picks it."""
 
     @property
     def is_main_process(self) -> bool:
@@ -178,6 +181,14 @@ class AlgorithmHandle(abc.ABC):
     @abc.abstractmethod
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore from ``state_dict()``; raise CheckpointError naming both shapes on a mismatch."""
+
+    def apply_resume_changes(self, changes: Mapping[str, Tuple[Any, Any]]) -> None:
+        """Optional: on ``--resume``, called after ``load_state_dict`` with each of this algorithm's params that
+        differs from the checkpoint's config (``{"learning_rate": (old, new)}``; the params already hold the new
+        values). Apply those the restored state would otherwise shadow, e.g. copy a changed learning rate into the
+        optimiser. Params that cannot change are named in the params dataclass's ``RESUME_FIXED`` (a ClassVar
+        tuple of field names) and refused before anything is built. The default applies nothing: params read at
+        each update already take effect."""
 
     def train_mode(self) -> None:
         """Put networks in training mode (optional)."""

@@ -41,6 +41,10 @@ class CheckpointError(FastEmbodyError):
     """A checkpoint is missing, corrupt, truncated, or does not match the env or model."""
 
 
+class RunDirError(FastEmbodyError):
+    """A run directory is in use by another run, or holds another experiment (nothing was written)."""
+
+
 class TrainingError(FastEmbodyError):
     """Training stopped: NaN/inf in a loss or an observation, or the env misbehaved."""
 

@@ -56,7 +56,7 @@ def export_torchscript(module: torch.nn.Module, example: Sequence[torch.Tensor],
         except Exception:  # e.g. Python-only constructs: a trace of the fixed-shape graph is enough for an MLP
             with torch.no_grad():
                 scripted = torch.jit.trace(module, tuple(example))
-        atomic_write(path, lambda f: torch.jit.save(scripted, f))
+        atomic_write(path, lambda f: torch.jit.save(scripted, f), what="TorchScript policy")
     return path
 
 
@@ -79,7 +79,9 @@ def export_onnx(module: torch.nn.Module, example: Sequence[torch.Tensor], path: 
             torch.onnx.export(module, tuple(example), f, **kwargs)
 
     try:
-        atomic_write(path, write)
+        atomic_write(path, write, what="ONNX policy")
+    except FastEmbodyError:
+        raise
     except Exception as exc:
         raise FastEmbodyError(f"ONNX export to {path} failed: {type(exc).__name__}: {exc}") from exc
     return path
@@ -173,5 +175,5 @@ def export_run(
     state_shape = list(module.initial_state(1).shape) if recurrent else None
     info = _sidecar(loaded, module, fmt, path, obs_groups, group_dims, recurrent, state_shape, got is not None)
     sidecar = path.with_name(path.name + ".json")
-    atomic_write(sidecar, lambda f: f.write((json.dumps(info, indent=2) + "\n").encode("utf-8")))
+    atomic_write(sidecar, lambda f: f.write((json.dumps(info, indent=2) + "\n").encode("utf-8")), what="export sidecar")
     return path

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from .errors import CheckpointError, ConfigError
+from .resources import check_memory
 
 SPEC_FORMAT = "fastembody.gaussian_actor/1"
 
@@ -52,6 +53,10 @@ def build_mlp(input_dim: int, output_dim: int, hidden_dims: Sequence[int], activ
     make_activation = ACTIVATIONS[activation]
     inplace = activation in _INPLACE_ACTIVATIONS  # saves one activation-sized write per layer (~10% of an update)
     dims = [int(input_dim)] + [int(d) for d in hidden_dims]
+    sizes = dims + [int(output_dim)]
+    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    check_memory(16 * params, f"an MLP {sizes[0]} -> {sizes[1:-1]} -> {sizes[-1]} ({params:,} parameters, with "
+                 f"gradients and Adam's moments)", "use smaller hidden sizes (the *hidden_dims keys)")
     for d_in, d_out in zip(dims[:-1], dims[1:]):
         layers += [nn.Linear(d_in, d_out), make_activation(inplace=True) if inplace else make_activation()]
     layers.append(nn.Linear(dims[-1], int(output_dim)))

@@ -3,6 +3,7 @@
 Each step is one call; nothing comes back up the path. torch is imported only after the env's preload
 modules (Isaac Gym refuses to load once torch is in the process).
 """
+import dataclasses
 import os
 import sys
 import time
@@ -13,6 +14,8 @@ from .config import ExperimentConfig, write_resolved
 from .contracts import AlgorithmHandle, RunContext, Trainer, VectorEnv
 from .errors import CheckpointError, ConfigError, FastEmbodyError
 from .plugins import get_registry, import_preload
+from .resources import memory_guard
+from .run_dir import RunClaim, claim_run_dir
 
 
 def preload_modules(experiment: ExperimentConfig) -> List[str]:
@@ -29,17 +32,35 @@ def preload_modules(experiment: ExperimentConfig) -> List[str]:
     return [registration.preload]
 
 
+def available_devices() -> List[str]:
+    """The devices torch can use on this machine: cpu, cuda:0..N-1, mps."""
+    import torch
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
 def resolve_device(device: str) -> str:
-    """``auto`` -> cuda when available else cpu; ``cuda*`` on a machine without CUDA is a named error."""
+    """``auto`` -> cuda when available else cpu; a device this machine lacks is a named error listing those it has."""
     import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} requested but torch.cuda.is_available() is False", key="device")
-    if not (device == "cpu" or device.startswith("cuda") or device.startswith("mps")):
-        raise ConfigError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto", key="device")
-    return device
+    here = available_devices()
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and not index.isdigit()):
+        raise ConfigError(f"unknown device {device!r}; use cpu, cuda, cuda:N, mps or auto (devices here: "
+                          f"{', '.join(here)})", key="device")
+    if kind == "cpu" or device in here or (kind == "cuda" and not index and len(here) > 1 and "cuda:0" in here):
+        return device
+    build = "" if kind != "cuda" or torch.version.cuda else f" (this torch {torch.__version__} is built without CUDA)"
+    raise ConfigError(f"device {device!r} is not available on this machine{build}; devices here: {', '.join(here)} "
+                      f"(device=auto picks one)", key="device")
 
 
 def _distributed_rank() -> Tuple[int, int, int]:
@@ -50,7 +71,8 @@ def _distributed_rank() -> Tuple[int, int, int]:
 
 
 def make_context(
-    experiment: ExperimentConfig, run_dir: Optional[Path] = None, resume: bool = False, debug: bool = False
+    experiment: ExperimentConfig, run_dir: Optional[Path] = None, resume: bool = False, debug: bool = False,
+    resume_from: Optional[Path] = None,
 ) -> RunContext:
     """The RunContext every factory receives (device resolved, rank from torchrun's variables)."""
     rank, world, local_rank = _distributed_rank()
@@ -66,6 +88,7 @@ def make_context(
         world_size=world,
         config=experiment.to_dict(),
         debug=debug,
+        resume_from=resume_from,
     )
 
 
@@ -90,15 +113,29 @@ def resolve_run_dir(experiment: ExperimentConfig, run_dir: Optional[Path], resum
 
 
 def build_env(experiment: ExperimentConfig, ctx: RunContext) -> VectorEnv:
-    """Build the env from its registration and validated params."""
+    """Build the env from its registration and validated params; refuse episodes shorter than two steps."""
     registration = get_registry().get("envs", experiment.env.name)
-    return registration.factory(experiment.env.params, ctx)
+    num_envs = getattr(experiment.env.params, "num_envs", None)
+    what = f"building env {experiment.env.name!r}" + (f" with num_envs={num_envs}" if num_envs is not None else "")
+    with memory_guard(what, "lower env.params.num_envs", ctx.device):
+        env = registration.factory(experiment.env.params, ctx)
+    length = int(getattr(env, "max_episode_length", 2))
+    if length < 2:
+        env.close()
+        fields = dataclasses.fields(registration.params) if registration.params is not None else ()
+        keys = [f"env.params.{f.name}" for f in fields if "episode" in f.name]
+        raise ConfigError(f"env {experiment.env.name!r} ends every episode after {length} step (max_episode_length "
+                          f"{env.max_episode_length}, step_dt {env.step_dt} s): nothing can be learned from that; "
+                          f"make episodes longer{' (' + ', '.join(keys) + ')' if keys else ''}", key="env.params")
+    return env
 
 
 def build_algorithm(experiment: ExperimentConfig, env: VectorEnv, ctx: RunContext) -> AlgorithmHandle:
     """Build the algorithm for the env's spec."""
     registration = get_registry().get("algorithms", experiment.algorithm.name)
-    return registration.factory(env.spec(), experiment.algorithm.params, ctx)
+    with memory_guard(f"building algorithm {experiment.algorithm.name!r}", "lower the network sizes in "
+                      "algorithm.params or env.params.num_envs", ctx.device):
+        return registration.factory(env.spec(), experiment.algorithm.params, ctx)
 
 
 def build_env_and_algorithm(experiment: ExperimentConfig, ctx: RunContext) -> Tuple[VectorEnv, AlgorithmHandle]:
@@ -121,29 +158,60 @@ def build_trainer(
     return registration.factory(env, algorithm, experiment.trainer.params, ctx)
 
 
+def _claim(experiment: ExperimentConfig, run_dir: Optional[Path], resume: bool) -> RunClaim:
+    """Rank 0: pick, lock and check the run dir (run_dir.py), then write the resolved config into it."""
+    claim = claim_run_dir(experiment, resolve_run_dir(experiment, run_dir, resume), resume)
+    try:
+        write_resolved(experiment, claim.run_dir)
+    except BaseException:
+        claim.lock.release()
+        raise
+    return claim
+
+
 def run_experiment(
     experiment: ExperimentConfig, run_dir: Optional[Path] = None, resume: bool = False, debug: bool = False
 ) -> Dict[str, Any]:
-    """Run an experiment end to end; returns the trainer's summary with ``run_dir`` added."""
+    """Run an experiment end to end; returns the trainer's summary with ``run_dir`` added.
+
+    Rank 0 alone claims the run dir (lock, identity, resume plan, resolved config) and tells the other ranks
+    where to write and which checkpoint to resume from, or why it refused: no rank waits on a refusal."""
     from .distributed import broadcast_object, destroy_distributed, init_distributed
 
     preload_modules(experiment)
     # Under torchrun: join the process group before anything collective; rank 0 picks the run directory.
     owns_group = init_distributed(resolve_device(experiment.device))
     finished = False
+    claim: Optional[RunClaim] = None
     try:
-        run_dir = Path(broadcast_object(str(resolve_run_dir(experiment, run_dir, resume))))
-        ctx = make_context(experiment, run_dir=run_dir, resume=resume, debug=debug)
-        if ctx.is_main_process:
-            write_resolved(experiment, run_dir)
+        error: Optional[BaseException] = None
+        if _distributed_rank()[0] == 0:
+            try:
+                claim = _claim(experiment, run_dir, resume)
+            except Exception as exc:  # shared with the other ranks below, then raised here
+                error = exc
+        shared = broadcast_object((str(claim.run_dir) if claim else None,
+                                   str(claim.resume_from) if claim and claim.resume_from else None,
+                                   str(error) if error is not None else None))
+        if error is not None:
+            raise error
+        if shared[2] is not None:
+            raise FastEmbodyError(f"rank 0 refused the run: {shared[2]}")
+        run_dir = Path(shared[0])
+        resume_from = Path(shared[1]) if shared[1] else None
+        ctx = make_context(experiment, run_dir=run_dir, resume=resume, debug=debug, resume_from=resume_from)
         env, algorithm = build_env_and_algorithm(experiment, ctx)
         try:
             trainer = build_trainer(experiment, env, algorithm, ctx)
-            summary = dict(trainer.train() or {})
+            with memory_guard("training", "lower env.params.num_envs, trainer.params.num_steps_per_env or the "
+                              "network sizes", ctx.device):
+                summary = dict(trainer.train() or {})
         finally:
             env.close()
         finished = True
     finally:
+        if claim is not None:
+            claim.lock.release()
         if owns_group:
             destroy_distributed(wait_for_all=finished)
     summary["run_dir"] = str(run_dir)

@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import ConfigError, EnvError, FastEmbodyError
+from .resources import check_memory, writing
 
 PathLike = Union[str, Path]
 VIDEO_SIZE = (640, 480)
+MAX_SECONDS = 86400.0
+"""Longest playback (one day of simulated time)."""
 SHEET_FRAMES = 8
 
 
@@ -78,13 +81,22 @@ class _OnnxPolicy:
         if not path.is_file():
             raise ConfigError(f"ONNX file {path} not found", key="--onnx")
         self.path = path
-        sidecar = path.with_name(path.name + ".json")
-        info = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {}
+        info = _read_sidecar(path.with_name(path.name + ".json"))
         self.groups = [str(g) for g in info.get("obs_groups", ["policy"])]
         missing = [g for g in self.groups if g not in observation_shapes]
         if missing:
             raise ConfigError(f"{path} reads observation groups {missing}; the env has {sorted(observation_shapes)}")
-        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # empty, truncated or random bytes: onnxruntime's own error types
+            raise ConfigError(f"{path} is not a loadable ONNX model ({type(exc).__name__}: "
+                              f"{' '.join(str(exc).split())[:160]}); export it again with fastembody export RUN",
+                              key="--onnx") from None
+        width = sum(int(math.prod(observation_shapes[g])) for g in self.groups)
+        declared = self.session.get_inputs()[0].shape if self.session.get_inputs() else []
+        if len(declared) != 2 or (isinstance(declared[1], int) and declared[1] != width):
+            raise ConfigError(f"{path} takes input shape {declared}, but groups {self.groups} of this env give "
+                              f"[batch, {width}]; play it in the env it was exported from", key="--onnx")
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.hidden = None
         if len(self.inputs) > 1:
@@ -107,6 +119,26 @@ class _OnnxPolicy:
     def reset(self, dones: Any) -> None:
         if self.hidden is not None and bool(dones.any()):
             self.hidden = self.hidden * (~dones.cpu().numpy().reshape(1, -1, 1))
+
+
+def _read_sidecar(sidecar: Path) -> Dict[str, Any]:
+    """The ``<file>.json`` written beside an export ({} if there is none); ConfigError if it is unreadable."""
+    if not sidecar.is_file():
+        return {}
+    try:
+        info = json.loads(sidecar.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"sidecar {sidecar} is unreadable ({type(exc).__name__}: {' '.join(str(exc).split())[:120]}); "
+                          f"export again with fastembody export RUN, or delete it", key="--onnx") from None
+    groups = info.get("obs_groups", ["policy"]) if isinstance(info, dict) else None
+    state = info.get("state_shape") if isinstance(info, dict) else None
+    if (not isinstance(groups, list) or not groups or not all(isinstance(g, str) for g in groups)
+            or (state is not None and not (isinstance(state, list) and all(isinstance(d, int) and 0 < d < 2**20
+                                                                           for d in state)))):
+        raise ConfigError(f"sidecar {sidecar} does not describe an export (obs_groups must be a list of names, "
+                          f"state_shape a list of sizes); export again with fastembody export RUN, or delete it",
+                          key="--onnx")
+    return info
 
 
 # -- video ---------------------------------------------------------------------------------------------------
@@ -156,8 +188,9 @@ def write_png(path: Path, image: Any) -> Path:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
-                     + chunk(b"IEND", b""))
+    with writing("image", path):
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
+                         + chunk(b"IEND", b""))
     return path
 
 
@@ -218,8 +251,8 @@ def play_run(
 
     run_dir = Path(run_dir)
     backend_error = prepare_render_backend() if video is not None else ""
-    if not seconds > 0:
-        raise ConfigError(f"must be > 0, got {seconds}", key="--seconds")
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):
+        raise ConfigError(f"must be a finite number of seconds in (0, {MAX_SECONDS}], got {seconds}", key="--seconds")
     # one env for a few hundred steps: compiling would take longer than playing
     experiment, dropped = experiment_for(run_dir, env_name, overrides, {"num_envs": 1, "compile": False})
     preload_modules(experiment)
@@ -242,6 +275,9 @@ def play_run(
             env.set_command(tuple(float(c) for c in command))
             result["command"] = ",".join(f"{c:g}" for c in command)
         steps = max(1, int(math.ceil(seconds / float(env.step_dt))))
+        if video is not None:  # frames are kept until the video is written
+            check_memory(steps * VIDEO_SIZE[0] * VIDEO_SIZE[1] * 3, f"a {seconds:g} s video ({steps} frames)",
+                         "shorten --seconds")
         with torch.inference_mode():  # an env may render without MuJoCo's GL (e.g. a software renderer): try it
             metrics, frames, video_error = _rollout(env, policy, steps, video is not None)
         if video_error and backend_error:
@@ -262,7 +298,8 @@ def play_run(
             result["video_error"] = video_error
             warnings.warn(f"no video: {video_error}", RuntimeWarning, stacklevel=2)
         metrics_file = video.with_name(video.name + ".json")
-        metrics_file.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        with writing("playback metrics", metrics_file):
+            metrics_file.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         result["metrics_file"] = str(metrics_file)
     return result
 

@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import FastEmbodyError
+from .resources import writing
 from .run_logging import METRICS_FILE, read_metrics
 
 PathLike = Union[str, Path]
@@ -77,7 +78,10 @@ def plot_run(run_dir: PathLike, output: Optional[PathLike] = None) -> Path:
     fig.suptitle(f"{Path(run_dir).resolve().name}: {len(records)} iterations", fontsize=10)
     fig.tight_layout()
     path = Path(output) if output is not None else Path(run_dir) / PLOT_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(str(path), dpi=110)
-    plt.close(fig)
+    try:
+        with writing("learning curves", path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(str(path), dpi=110)
+    finally:
+        plt.close(fig)
     return path

@@ -21,6 +21,8 @@ from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Tuple
 
 import torch
 
+from .resources import writing
+
 METRICS_FILE = "metrics.jsonl"
 RECENT_EPISODES = 100
 """Train/mean_reward and Train/mean_episode_length average the last 100 completed episodes (as rsl_rl)."""
@@ -147,12 +149,18 @@ class RunLogger:
         self._writer: Any = None
         self._progress: Any = None
         self._task: Any = None
+        self._metrics_path: Optional[Path] = None
+        self._events_dir: Optional[Path] = None
         if run_dir is not None:
             run_dir = Path(run_dir)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            self._metrics_file = self._open_metrics(run_dir / METRICS_FILE, start_iteration)
+            self._metrics_path = run_dir / METRICS_FILE
+            with writing("metrics", self._metrics_path):
+                run_dir.mkdir(parents=True, exist_ok=True)
+                self._metrics_file = self._open_metrics(self._metrics_path, start_iteration)
             if tensorboard:
-                self._writer = self._open_tensorboard(run_dir, start_iteration)
+                self._events_dir = run_dir
+                with writing("TensorBoard events into", run_dir):
+                    self._writer = self._open_tensorboard(run_dir, start_iteration)
         is_tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.mode = "off" if not progress else ("rich" if is_tty else "plain")
         if self.mode == "rich":
@@ -199,12 +207,14 @@ class RunLogger:
         if self._metrics_file is not None:
             record: Dict[str, Any] = {"iteration": iteration}
             record.update({k: _finite(float(v)) for k, v in metrics.items()})
-            self._metrics_file.write(json.dumps(record) + "\n")
-            self._metrics_file.flush()
+            with writing(f"the metrics of iteration {iteration} to", self._metrics_path or METRICS_FILE):
+                self._metrics_file.write(json.dumps(record) + "\n")
+                self._metrics_file.flush()
         if self._writer is not None:
-            for key, value in metrics.items():
-                if key not in ("env_steps", "train_time"):
-                    self._writer.add_scalar(key, float(value), iteration)
+            with writing("TensorBoard events into", self._events_dir or "."):
+                for key, value in metrics.items():
+                    if key not in ("env_steps", "train_time"):
+                        self._writer.add_scalar(key, float(value), iteration)
         if self._progress is not None:
             self._progress.update(self._task, completed=iteration)
         if self.mode != "off" and (iteration % self.log_interval == 0 or iteration == self.max_iterations):
@@ -248,13 +258,18 @@ class RunLogger:
             print(text, file=self.stream, flush=True)
 
     def close(self) -> None:
+        """Stop the progress bar and close the files (StorageError if their last bytes cannot be written)."""
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
-        if self._writer is not None:
-            self._writer.flush()
-            self._writer.close()
-            self._writer = None
-        if self._metrics_file is not None:
-            self._metrics_file.close()
-            self._metrics_file = None
+        writer, self._writer = self._writer, None
+        metrics_file, self._metrics_file = self._metrics_file, None
+        try:
+            if writer is not None:
+                with writing("TensorBoard events into", self._events_dir or "."):
+                    writer.flush()
+                    writer.close()
+        finally:
+            if metrics_file is not None:
+                with writing("metrics", self._metrics_path or METRICS_FILE):
+                    metrics_file.close()

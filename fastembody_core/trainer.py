@@ -19,15 +19,17 @@ import torch
 from .checkpoint import (
     capture_rng_state,
     checkpoint_path,
-    latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
+    newest_intact_checkpoint,
     restore_rng_state,
     save_checkpoint,
     to_plain,
 )
 from .contracts import AlgorithmHandle, Observations, RunContext, Trainer, VectorEnv
-from .errors import CheckpointError, FastEmbodyError, TrainingError
+from .errors import CheckpointError, FastEmbodyError, StorageError, TrainingError
+from .resources import check_memory
+from .run_dir import config_changes, section_changes
 from .run_logging import EpisodeStatistics, RunLogger
 from .seeding import guard_cpu_denormals
 from .trainer_config import OnPolicyTrainerParams
@@ -104,8 +106,12 @@ class OnPolicyTrainer(Trainer):
     # -- the loop ----------------------------------------------------------------------------------
     def train(self) -> Dict[str, Any]:
         """Train up to ``params.max_iterations`` (continuing from the latest checkpoint if ``ctx.resume``)."""
-        if str(getattr(self.env, "device", "cpu")).startswith("cpu"):
+        device = getattr(self.env, "device", "cpu")
+        if str(device).startswith("cpu"):
             guard_cpu_denormals()
+        steps, envs = self.params.num_steps_per_env, int(self.env.num_envs)
+        check_memory(12.0 * steps * envs, f"the trainer's episode statistics ({steps} steps x {envs} envs)",
+                     "lower env.params.num_envs or trainer.params.num_steps_per_env", device)
         self.algorithm.setup(self.params.num_steps_per_env)
         obs = self._resume() if self.ctx.resume else self._start()
         self.algorithm.train_mode()
@@ -117,6 +123,7 @@ class OnPolicyTrainer(Trainer):
             progress=self.params.progress and self.ctx.is_main_process,
             log_interval=self.params.log_interval,
         )
+        completed = False
         try:
             with _StopRequests() as stop:
                 while self.iteration < self.params.max_iterations:
@@ -131,9 +138,21 @@ class OnPolicyTrainer(Trainer):
                             f"{self.iteration}; resumable checkpoint: {self.last_checkpoint} (continue with --resume)",
                             stop.signum,
                         )
+            completed = True
+        except StorageError as exc:
+            raise StorageError(f"{exc}; {self._intact()}") from exc
         finally:
-            logger.close()
+            try:
+                logger.close()
+            except StorageError as exc:
+                if completed:  # otherwise the error that stopped training is the one to report
+                    raise StorageError(f"{exc}; {self._intact()}") from exc
         return self.summary()
+
+    def _intact(self) -> str:
+        if self.last_checkpoint is None:
+            return "no checkpoint was saved before it"
+        return f"the last checkpoint, {self.last_checkpoint}, is intact: continue with --resume once the disk has room"
 
     def _start(self) -> Observations:
         obs = self.env.reset()
@@ -259,13 +278,24 @@ class OnPolicyTrainer(Trainer):
     def _resume(self) -> Observations:
         if self.run_dir is None:
             raise CheckpointError("resume asked but the run has no run directory to resume from")
-        path = latest_checkpoint(self.run_dir)
-        payload = load_checkpoint(path, map_location=str(getattr(self.env, "device", "cpu")))
+        device = str(getattr(self.env, "device", "cpu"))
+        path = getattr(self.ctx, "resume_from", None)
+        if path is not None:
+            payload = load_checkpoint(path, map_location=device)
+        else:  # no pipeline picked one (a trainer built by hand): the newest intact checkpoint
+            path, payload, skipped = newest_intact_checkpoint(self.run_dir, map_location=device)
+            for line in skipped:
+                print(f"--resume: skipped {line}", file=sys.stderr, flush=True)
         if payload["algorithm"] != self.algorithm_name:
             raise CheckpointError(
                 f"{path} was written by algorithm {payload['algorithm']!r}, this run uses {self.algorithm_name!r}"
             )
         self.algorithm.load_state_dict(payload["algorithm_state"])
+        if payload["config"]:  # what changed since the checkpoint takes effect (or was refused before the build)
+            changes = section_changes(config_changes(payload["config"], to_plain(self.ctx.config)), "algorithm")
+            apply = getattr(self.algorithm, "apply_resume_changes", None)
+            if changes and apply is not None:
+                apply(changes)
         state = payload["trainer_state"]
         # Only rank 0's env shard and RNG streams are saved: other ranks start fresh, distinct episodes.
         same_shard = self.ctx.rank == 0

@@ -1,10 +1,11 @@
 """Checkpoints: atomic writes, weights_only loads, named errors for bad files."""
 import os
+from pathlib import Path
 
 import pytest
 import torch
 
-from fastembody_core import CheckpointError, TrainingError
+from fastembody_core import CheckpointError, StorageError, TrainingError
 from fastembody_core.checkpoint import (
     capture_rng_state,
     checkpoint_path,
@@ -32,7 +33,7 @@ def test_round_trip_with_weights_only(tmp_path):
     path = save_checkpoint(checkpoint_path(tmp_path, 3), payload())
     assert path == tmp_path / "checkpoints" / "model_3.pt"
     data = load_checkpoint(path)
-    assert data["format"] == "fastembody-checkpoint" and data["version"] == 1
+    assert data["format"] == "fastembody-checkpoint" and data["version"] == 2
     assert data["iteration"] == 3 and data["algorithm"] == "ppo"
     assert torch.equal(data["algorithm_state"]["actor"]["weight"], torch.ones(2, 3))
     assert data["config"]["env"]["params"]["dims"] == [1, 2]
@@ -61,7 +62,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StorageError, match=r"cannot write checkpoint \(iteration 3\) .*model_3\.pt: OSError: disk full .* free there\); no partial file"):
         save_checkpoint(path, payload(weight=torch.zeros(2, 3)))
     assert path.read_bytes() == before
     assert sorted(os.listdir(path.parent)) == ["model_3.pt"]
@@ -119,7 +120,7 @@ def test_newer_version_is_refused(tmp_path):
     path = tmp_path / "future.pt"
     torch.save({"format": "fastembody-checkpoint", "version": 99, "iteration": 1, "algorithm": "x",
                 "algorithm_state": {}}, path)
-    with pytest.raises(CheckpointError, match="version 99; this FastEmbody reads versions <= 1"):
+    with pytest.raises(CheckpointError, match="version 99; this FastEmbody reads versions <= 2"):
         load_checkpoint(path)
 
 
@@ -132,6 +133,7 @@ def test_latest_and_resolve(tmp_path):
     assert latest_checkpoint(tmp_path).name == "model_10.pt"
     assert resolve_checkpoint(tmp_path).name == "model_10.pt"
     assert resolve_checkpoint(tmp_path, 9).name == "model_9.pt"
+    assert resolve_checkpoint(tmp_path, Path("9")).name == "model_9.pt"  # what click hands over for --checkpoint 9
     assert resolve_checkpoint(tmp_path, "model_2.pt").name == "model_2.pt"
     assert resolve_checkpoint(tmp_path, str(checkpoint_path(tmp_path, 2))).name == "model_2.pt"
     with pytest.raises(CheckpointError, match=r"no checkpoint for iteration 4 .*saved: 2, 9, 10"):

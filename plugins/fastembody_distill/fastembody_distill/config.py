@@ -5,7 +5,7 @@ mean; lr 1e-3; gradient_length 15) and Isaac Lab's distillation example (student
 """
 import math
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import ClassVar, List, Optional, Tuple
 
 from fastembody_core import ConfigError
 
@@ -19,6 +19,12 @@ LOSS_TYPES = ("mse", "huber")
 @dataclass
 class DistillationParams:
     """Teacher -> student distillation (rsl_rl's Distillation): behaviour cloning or DAgger on the action mean."""
+
+    RESUME_FIXED: ClassVar[Tuple[str, ...]] = (
+        "teacher_checkpoint", "teacher_obs_groups", "student_obs_groups", "history_length", "hidden_dims",
+        "activation", "rnn_type", "rnn_hidden_size", "rnn_num_layers", "obs_normalization",
+    )
+    """What ``--resume`` cannot change: the checkpoint holds the teacher and the student's shape."""
 
     teacher_checkpoint: str = ""
     """The teacher: a FastEmbody PPO checkpoint (``RUN_DIR/checkpoints/model_<N>.pt``) or a run directory (its

@@ -15,7 +15,7 @@ teacher, work without the teacher's file.
 """
 import math
 import warnings
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from torch import nn
@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from fastembody_core import AlgorithmHandle, CheckpointError, ConfigError, EnvSpec, RunContext, TrainingError
 from fastembody_core.contracts import obs_group_names
 from fastembody_core.nn import load_module_state
+from fastembody_core.resources import check_memory
 
 from .config import DistillationParams
 from .storage import DistillationStorage
@@ -127,6 +128,10 @@ class Distillation(AlgorithmHandle):
                 key="algorithm.params.num_mini_batches",
             )
         self.num_steps_per_env = num_steps_per_env
+        floats = self.student.input_dim + self.num_actions + 1
+        check_memory(4.0 * floats * batch, f"distillation's rollout storage ({num_steps_per_env} steps x "
+                     f"{self.num_envs} envs x {floats} numbers)",
+                     "lower env.params.num_envs or trainer.params.num_steps_per_env", self.device)
         self.storage = DistillationStorage(
             num_steps_per_env, self.num_envs, self.student.input_dim, self.num_actions, self.device,
             self.student.model.state_shape,
@@ -275,6 +280,13 @@ class Distillation(AlgorithmHandle):
             rollout["teacher"] = self.teacher.hidden.clone()
         state["rollout_state"] = rollout
         return state
+
+    def apply_resume_changes(self, changes: Mapping[str, Tuple[Any, Any]]) -> None:
+        """A learning rate changed on --resume replaces the checkpoint's."""
+        if "learning_rate" in changes:
+            self.learning_rate = float(self.params.learning_rate)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.learning_rate
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if state.get("format") != STATE_FORMAT:

@@ -4,7 +4,7 @@ Defaults are rsl_rl 5.x's PPO class defaults, which legged_gym and Isaac Lab use
 """
 import math
 from dataclasses import dataclass, field
-from typing import List
+from typing import ClassVar, List, Tuple
 
 from fastembody_core import ConfigError
 
@@ -20,6 +20,12 @@ INITS = ("default", "orthogonal")
 @dataclass
 class PPOParams:
     """Proximal Policy Optimisation with an asymmetric Gaussian actor-critic (rsl_rl's PPO)."""
+
+    RESUME_FIXED: ClassVar[Tuple[str, ...]] = (
+        "actor_hidden_dims", "critic_hidden_dims", "activation", "init", "init_noise_std", "std_type",
+        "obs_normalization", "actor_obs_groups", "critic_obs_groups", "rnn_type", "rnn_hidden_size", "rnn_num_layers",
+    )
+    """What ``--resume`` cannot change: the networks' shape and initialisation come from the checkpoint."""
 
     actor_hidden_dims: List[int] = field(default_factory=lambda: [512, 256, 128])
     """Hidden layer sizes of the actor MLP."""

@@ -32,6 +32,7 @@ from fastembody_core import (
     policy_spec,
     resolve_precision,
 )
+from fastembody_core.resources import check_memory
 
 from .config import PPOParams
 from .storage import MiniBatch, RolloutStorage
@@ -113,6 +114,11 @@ class PPO(AlgorithmHandle):
                 key="num_mini_batches",
             )
         self.num_steps_per_env = num_steps_per_env
+        floats = self.actor_spec["obs_dim"] + (0 if self.shared_obs else self.critic_spec["obs_dim"])
+        floats += 2 * self.num_actions + 6  # actions, means; log-probs, values, rewards, dones, returns, advantages
+        check_memory(4.0 * floats * num_steps_per_env * self.num_envs * (1 + 1 / p.num_mini_batches),  # + a minibatch
+                     f"ppo's rollout storage ({num_steps_per_env} steps x {self.num_envs} envs x {floats} numbers)",
+                     "lower env.params.num_envs or trainer.params.num_steps_per_env", self.device)
         self.storage = RolloutStorage(
             num_steps_per_env,
             self.num_envs,
@@ -341,6 +347,13 @@ class PPO(AlgorithmHandle):
         self.learning_rate = float(state["learning_rate"])
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate
+
+    def apply_resume_changes(self, changes: Mapping[str, Tuple[Any, Any]]) -> None:
+        """A learning rate changed on --resume (or the schedule became fixed) replaces the checkpoint's."""
+        if "learning_rate" in changes or ("schedule" in changes and self.params.schedule == "fixed"):
+            self.learning_rate = float(self.params.learning_rate)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.learning_rate
 
     # -- helpers ---------------------------------------------------------------------------------------
     def _storage(self) -> RolloutStorage:
