@@ -138,10 +138,14 @@ def read_identity(run_dir: Path) -> Optional[Dict[str, Any]]:
             config = read_config_file(resolved)
         except FastEmbodyError:
             return {"name": "?", "config_sha256": "?"}
-        section = lambda s: (config.get(s) or {}).get("name") if isinstance(config.get(s), dict) else config.get(s)  # noqa: E731
-        return {"name": config.get("name"), "env": section("env"), "algorithm": section("algorithm"),
-                "trainer": section("trainer") or "on-policy", "config_sha256": config_sha256(config)}
+        names = {s: _component_name(config.get(s)) for s in _SECTIONS}
+        return {"name": config.get("name"), "env": names["env"], "algorithm": names["algorithm"],
+                "trainer": names["trainer"] or "on-policy", "config_sha256": config_sha256(config)}
     return None
+
+
+def _component_name(section: Any) -> Any:
+    return section.get("name") if isinstance(section, dict) else section
 
 
 def write_identity(run_dir: Path, ident: Mapping[str, Any]) -> None:
@@ -197,14 +201,16 @@ def claim_run_dir(experiment: ExperimentConfig, run_dir: Path, resume: bool, che
 
 def _check_fresh_start(run_dir: Path, ident: Mapping[str, Any]) -> None:
     from .checkpoint import list_checkpoints
+    from .run_logging import METRICS_FILE
 
     theirs = read_identity(run_dir)
     saved = [i for i, _ in list_checkpoints(run_dir)]
-    if theirs is None and not saved:
-        return
+    metrics = run_dir / METRICS_FILE
+    if not saved and not (metrics.is_file() and metrics.stat().st_size > 0):
+        return  # nothing trained here yet (e.g. a start refused for its memory): nothing to lose
     same = theirs is not None and theirs.get("config_sha256") == ident["config_sha256"]
     if same and not saved:
-        return  # a restart of this experiment that never saved a checkpoint: nothing to lose
+        return  # a restart of this experiment that never saved a checkpoint: only its partial metrics go
     upto = f", checkpoints up to iteration {saved[-1]}" if saved else ""
     if same:
         raise RunDirError(f"run dir {run_dir} already holds this experiment{upto}; continue it with --resume, or "
@@ -231,8 +237,11 @@ def _plan_resume(experiment: ExperimentConfig, claim: RunClaim) -> None:
         raise RunDirError(f"run dir {claim.run_dir} holds another experiment ({', '.join(_change(k, changes[k]) for k in foreign)}); "
                           f"resume it with its own config (its {RESOLVED_CONFIG_NAME}), or write this one elsewhere "
                           f"with --run-dir NEW_DIR")
-    refused = [f"{_change(k, v)}: {why}" for k, v in changes.items() if v[0] is not UNSET
-               for why in [_why_fixed(k, experiment)] if why]
+    refused = []
+    for key, change in changes.items():
+        why = _why_fixed(key, experiment) if change[0] is not UNSET else ""  # a key the checkpoint lacks may be set
+        if why:
+            refused.append(f"{_change(key, change)}: {why}")
     if refused:
         raise ConfigError(f"cannot change on --resume: {'; '.join(refused)}; keep the checkpoint's value, or start a "
                           f"new run with --run-dir NEW_DIR", source=experiment.source or None)

@@ -107,6 +107,14 @@ def test_same_experiment_without_resume_is_refused_but_may_restart_before_a_chec
     assert run_fake(tmp_path, max_iterations=2, save_interval=1)["iteration"] == 2
 
 
+def test_a_dir_where_nothing_trained_may_take_another_config(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(resources, "available_memory", lambda device="cpu": 100)
+    with pytest.raises(ResourceError, match="the trainer's episode statistics"):  # refused before it trained
+        run_fake(tmp_path, max_iterations=1)
+    monkeypatch.undo()
+    assert run_fake(tmp_path, max_iterations=1, seed=5)["iteration"] == 1
+
+
 def test_older_run_dir_without_identity_is_protected_too(tmp_path, fake):
     run_fake(tmp_path, max_iterations=1)
     (tmp_path / IDENTITY_FILE).unlink()  # as written before experiment.json existed
