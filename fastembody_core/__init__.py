@@ -37,6 +37,8 @@ _LAZY = {
     "plot_run": "plotting",
     "MUJOCO_GL_HINT": "play",
     "TrainingInterrupted": "trainer",
+    "iteration_callbacks": "callbacks",
+    "MetricLogger": "loggers",
     "obs_group_names": "contracts",
     # shared networks (fastembody_core.nn: the checkpoint layout of a policy is documented there)
     "EmpiricalNormalizer": "nn",

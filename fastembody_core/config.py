@@ -42,6 +42,12 @@ class RunSettings:
     """Length of the preview video."""
     preview_command: Optional[List[float]] = None
     """``[vx, vy, yaw_rate]`` held during the preview (envs with ``set_command``); none: the env's own commands."""
+    loggers: List[str] = field(default_factory=lambda: ["tensorboard"])
+    """Experiment trackers by registered name (``fastembody list loggers``), e.g. ``[tensorboard, wandb]``."""
+    logger_params: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    """Each tracker's params by name, e.g. ``{wandb: {project: go2}}`` (checked against what it registered)."""
+    tags: Dict[str, str] = field(default_factory=dict)
+    """Labels trackers attach to the run (a sweep sets ``sweep``, ``trial`` and ``seed``)."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.preview_seconds) and self.preview_seconds > 0):
@@ -192,6 +198,9 @@ def experiment_from_dict(data: Mapping[str, Any], source: str = "<config>") -> E
             raise ConfigError(f"{section} {comp_name!r} takes no params", source, f"{section}.params")
         components[section] = ComponentConfig(comp_name, params)
     run = build_dataclass(RunSettings, data.get("run") or {}, "run", source)
+    from .loggers import check_loggers
+
+    run.logger_params.update(check_loggers(run.loggers, run.logger_params, source))
     return ExperimentConfig(
         name=name,
         seed=seed,

@@ -1,6 +1,6 @@
 """pluggy hook specifications: how a plugin tells FastEmbody what it provides.
 
-A plugin module implements any of the three hooks; each receives a ``register`` callback::
+A plugin module implements any of the four hooks; each receives a ``register`` callback::
 
     from fastembody_core import hookimpl
 
@@ -41,4 +41,13 @@ def register_trainers(register):
     """Register trainers: ``register(name, factory, params=Dataclass, description="")``.
 
     ``factory(env, algorithm, params, ctx) -> Trainer``.
+    """
+
+
+@hookspec
+def register_loggers(register):
+    """Register experiment trackers: ``register(name, factory, params=Dataclass, description="")``.
+
+    ``factory(params, ctx, start_iteration) -> MetricLogger`` (see :mod:`fastembody_core.loggers`); a run
+    selects trackers by name with ``run: {loggers: [tensorboard, <name>]}``.
     """

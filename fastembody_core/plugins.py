@@ -1,4 +1,5 @@
-"""Plugin discovery: entry points of group ``fastembody`` -> pluggy -> registries of envs, algorithms, trainers.
+"""Plugin discovery: entry points of group ``fastembody`` -> pluggy -> registries of envs, algorithms, trainers,
+loggers.
 
 Nothing is imported at ``import fastembody_core``: the registry loads plugins the first time it is used.
 A plugin that fails to import is a warning (``FASTEMBODY_STRICT_PLUGINS=1`` re-raises) and the others keep
@@ -18,9 +19,10 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 
-KINDS = ("envs", "algorithms", "trainers")
-_HOOK_OF_KIND = {"envs": "register_envs", "algorithms": "register_algorithms", "trainers": "register_trainers"}
-_SINGULAR = {"envs": "env", "algorithms": "algorithm", "trainers": "trainer"}
+KINDS = ("envs", "algorithms", "trainers", "loggers")
+_HOOK_OF_KIND = {"envs": "register_envs", "algorithms": "register_algorithms", "trainers": "register_trainers",
+                 "loggers": "register_loggers"}
+_SINGULAR = {"envs": "env", "algorithms": "algorithm", "trainers": "trainer", "loggers": "logger"}
 
 # Names FastEmbody's own packages provide, for "pip install ..." hints when they are missing.
 KNOWN_PROVIDERS = {
@@ -31,6 +33,8 @@ KNOWN_PROVIDERS = {
     ("envs", "gym:*"): "fastembody-gym",
     ("algorithms", "ppo"): "fastembody-ppo",
     ("algorithms", "distillation"): "fastembody-distill",
+    ("loggers", "wandb"): "fastembody-trackers[wandb]",
+    ("loggers", "mlflow"): "fastembody-trackers[mlflow]",
 }
 
 
@@ -108,7 +112,7 @@ def _dist_of(ep: Any) -> Tuple[str, str]:
 
 
 class Registry:
-    """Registries of envs, algorithms and trainers, filled from plugins on first use."""
+    """Registries of envs, algorithms, trainers and loggers, filled from plugins on first use."""
 
     def __init__(self, load_entry_points: bool = True):
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)

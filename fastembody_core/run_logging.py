@@ -17,10 +17,11 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Tuple
+from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
+from .loggers import tracker_scalars
 from .resources import writing
 
 METRICS_FILE = "metrics.jsonl"
@@ -138,11 +139,14 @@ class RunLogger:
         progress: bool = True,
         log_interval: int = 1,
         stream: Optional[IO[str]] = None,
+        trackers: Sequence[Any] = (),
     ):
         self.max_iterations = max_iterations
         self.start_iteration = start_iteration
         self.log_interval = max(1, int(log_interval))
         self.stream = stream if stream is not None else sys.stdout
+        self.trackers = list(trackers)
+        """More trackers (``fastembody_core.loggers.MetricLogger``) that get what TensorBoard gets."""
         self._started = time.perf_counter()
         self._steady: Optional[Tuple[int, float]] = None
         self._metrics_file: Optional[IO[str]] = None
@@ -215,6 +219,10 @@ class RunLogger:
                 for key, value in metrics.items():
                     if key not in ("env_steps", "train_time"):
                         self._writer.add_scalar(key, float(value), iteration)
+        if self.trackers:
+            scalars = tracker_scalars(metrics)
+            for tracker in self.trackers:
+                tracker.log(iteration, scalars)
         if self._progress is not None:
             self._progress.update(self._task, completed=iteration)
         if self.mode != "off" and (iteration % self.log_interval == 0 or iteration == self.max_iterations):
@@ -262,6 +270,9 @@ class RunLogger:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        trackers, self.trackers = self.trackers, []
+        for tracker in trackers:
+            tracker.close()
         writer, self._writer = self._writer, None
         metrics_file, self._metrics_file = self._metrics_file, None
         try:

@@ -30,6 +30,8 @@ from .contracts import AlgorithmHandle, Observations, RunContext, Trainer, Vecto
 from .errors import CheckpointError, FastEmbodyError, StorageError, TrainingError
 from .resources import check_memory
 from .run_dir import config_changes, section_changes
+from .callbacks import end_of_iteration
+from .loggers import TENSORBOARD, open_loggers, run_loggers
 from .run_logging import EpisodeStatistics, RunLogger
 from .seeding import guard_cpu_denormals
 from .trainer_config import OnPolicyTrainerParams
@@ -101,6 +103,8 @@ class OnPolicyTrainer(Trainer):
         self.last_checkpoint: Optional[Path] = None
         self.stats = EpisodeStatistics(int(env.num_envs), getattr(env, "device", "cpu"))
         self._last_metrics: Dict[str, float] = {}
+        self.stopped: Optional[str] = None
+        """Why an iteration callback ended the run early (None: it ran to max_iterations)."""
         self._writes = ctx.is_main_process and self.run_dir is not None
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -119,16 +123,19 @@ class OnPolicyTrainer(Trainer):
             self.run_dir if self._writes else None,
             max_iterations=self.params.max_iterations,
             start_iteration=self.iteration,
-            tensorboard=self.params.tensorboard,
+            tensorboard=self.params.tensorboard and TENSORBOARD in run_loggers(self.ctx.config),
             progress=self.params.progress and self.ctx.is_main_process,
             log_interval=self.params.log_interval,
+            trackers=open_loggers(self.ctx, self.iteration, skip=(TENSORBOARD,)) if self._writes else (),
         )
         completed = False
         try:
             with _StopRequests() as stop:
                 while self.iteration < self.params.max_iterations:
                     obs = self._run_iteration(obs, logger)
-                    last = self.iteration == self.params.max_iterations
+                    if self.ctx.is_main_process:  # a callback (fastembody_core.callbacks) may end the run here
+                        self.stopped = end_of_iteration(self.iteration, self._last_metrics)
+                    last = self.iteration == self.params.max_iterations or self.stopped is not None
                     periodic = self.params.save_interval > 0 and self.iteration % self.params.save_interval == 0
                     if last or periodic or stop.signum is not None:
                         self.save()
@@ -138,6 +145,8 @@ class OnPolicyTrainer(Trainer):
                             f"{self.iteration}; resumable checkpoint: {self.last_checkpoint} (continue with --resume)",
                             stop.signum,
                         )
+                    if self.stopped is not None:
+                        break
             completed = True
         except StorageError as exc:
             raise StorageError(f"{exc}; {self._intact()}") from exc
@@ -330,4 +339,6 @@ class OnPolicyTrainer(Trainer):
             out["mean_reward"] = sum(self.stats.recent_returns) / len(self.stats.recent_returns)
             out["mean_episode_length"] = sum(self.stats.recent_lengths) / len(self.stats.recent_lengths)
         out["metrics"] = dict(self._last_metrics)
+        if self.stopped is not None:
+            out["stopped"] = self.stopped
         return out

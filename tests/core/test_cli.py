@@ -34,7 +34,7 @@ def test_plugins_json_lists_every_project_plugin(registry):
     result = invoke("plugins", "--json")
     assert result.exit_code == 0, result.output
     data = {p["name"]: p for p in json.loads(result.stdout)}
-    assert data["fastembody-core"]["registered"] == {"trainers": ["on-policy"]}
+    assert data["fastembody-core"]["registered"] == {"trainers": ["on-policy"], "loggers": ["tensorboard"]}
     for pyproject in sorted(ROOT.glob("plugins/*/pyproject.toml")) + sorted(ROOT.glob("examples/*/pyproject.toml")):
         name = _dist_name(pyproject)
         assert name in data, f"{name} is not installed or not discovered"
