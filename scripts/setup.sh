@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv and installs the core, every plugin (with the extras the tests use) and the example plugin,
+# Creates .venv and installs the core (with the sweep engines, optuna and ray), every plugin (with the extras the
+# tests use: wandb and mlflow for fastembody-trackers) and the example plugin,
 # editable, with the CPU torch pin from constraints.txt. pip's own output goes to .venv/setup.log (shown if a
 # step fails); the screen gets a few lines: what is being done, what got installed, what to run next.
 # Usage: bash scripts/setup.sh        (PYTHON=python3.X to choose the interpreter)
@@ -28,6 +29,7 @@ for dir in plugins/* examples/*; do
   case "$dir" in
     plugins/fastembody_go2) packages+=(-e "$dir[mujoco]") ;;
     plugins/fastembody_gym) packages+=(-e "$dir[mujoco]") ;;
+    plugins/fastembody_trackers) packages+=(-e "$dir[all]") ;;
     *) packages+=(-e "$dir") ;;
   esac
 done
