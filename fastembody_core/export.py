@@ -19,6 +19,7 @@ from . import __version__
 from .checkpoint import atomic_write, to_plain
 from .errors import ConfigError, FastEmbodyError
 from .evaluation import LoadedRun, load_run
+from .resources import writing
 
 FORMATS = {"onnx": "policy.onnx", "torchscript": "policy.pt"}
 ONNX_OPSET = 17
@@ -158,7 +159,8 @@ def export_run(
     recurrent = hasattr(module, "initial_state")
     obs_dim = sum(group_dims.values())
     path = Path(output) if output is not None else Path(run_dir) / "exported" / FORMATS[fmt]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with writing("export folder", path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
 
     example = _example_inputs(module, obs_dim, batch=1, seed=0)
     if fmt == "onnx":

@@ -287,7 +287,8 @@ def play_run(
         env.close()
     if video is not None:
         video = Path(video)
-        video.parent.mkdir(parents=True, exist_ok=True)
+        with writing("video folder", video.parent):
+            video.parent.mkdir(parents=True, exist_ok=True)
         if frames:
             try:
                 mp4, sheet = write_video(video, frames, fps=1.0 / float(env.step_dt))

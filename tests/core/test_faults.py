@@ -19,7 +19,7 @@ POINTMASS = ROOT / "examples" / "fastembody_example_pointmass" / "fastembody_exa
 def one_line_error(*args: str, code: int = 2) -> str:
     """Run the CLI; assert one stderr line, the exit code and no traceback; return the line."""
     result = CliRunner().invoke(cli, list(args))
-    lines = result.stderr.strip().splitlines()
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("Warning: plugin ")]
     assert result.exit_code == code, (result.exit_code, result.output, result.exception)
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr[-2000:]
     assert "Traceback" not in result.output and len(lines[0]) < 1600

@@ -57,7 +57,7 @@ def snapshot(run_dir: Path):
 
 def one_line(*args, code=None):
     result = CliRunner().invoke(cli, [str(a) for a in args])
-    lines = result.stderr.strip().splitlines()
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("Warning: plugin ")]
     assert result.exit_code != 0 and (code is None or result.exit_code == code), (result.exit_code, result.output)
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr[-3000:]
     assert "Traceback" not in result.output
@@ -332,6 +332,16 @@ def test_disk_full_at_the_cli_is_one_line(tmp_path, fake, monkeypatch):
     monkeypatch.setattr(torch, "save", full)
     line = one_line("run", config, "--run-dir", tmp_path / "run", code=74)
     assert "No space left on device" in line and "the disk is full" in line and "no checkpoint was saved" in line
+
+
+@pytest.mark.parametrize("command", ["export", "play"])
+def test_output_under_a_file_is_one_line(tmp_path, fake, command):
+    run_fake(tmp_path / "run", max_iterations=1)
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x")
+    args = ["--output", blocker / "p.onnx"] if command == "export" else ["--video", blocker / "v.mp4", "--seconds", "0.1"]
+    line = one_line(command, tmp_path / "run", *args, code=74)
+    assert f"cannot write {command if command == 'export' else 'video'} folder {blocker}:" in line, line
 
 
 # -- memory -----------------------------------------------------------------------------------------------------
