@@ -106,6 +106,21 @@ def _launch_torchrun(nproc: int, config: Path, overrides: Sequence[str], run_dir
         raise FastEmbodyError(f"torchrun: {nproc}-process run of {config} failed (exit code {code}); see the rank errors above")
 
 
+@cli.command()
+@click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--engine", type=click.Choice(["optuna", "ray"]), help="Sweep engine (default: the file's, else optuna).")
+@click.option("--address", metavar="HOST:PORT", help="Ray cluster to run the trials on (--engine ray).")
+@click.option("--workers", type=click.IntRange(min=1), help="Trials at a time (default: the file's workers).")
+@click.pass_context
+def sweep(ctx: click.Context, sweep_file: Path, engine: Optional[str], address: Optional[str],
+          workers: Optional[int]) -> None:
+    """Run a hyper-parameter sweep (docs/sweeps.md); re-running it continues the study."""
+    from .sweep import run_sweep
+
+    for line in run_sweep(sweep_file, engine=engine, address=address, workers=workers, debug=ctx.obj["debug"]):
+        click.echo(line)
+
+
 def _plugins_data() -> List[dict]:
     return [p.as_dict() for p in get_registry().plugins()]
 

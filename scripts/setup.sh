@@ -23,7 +23,7 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PYTHON" -m venv .venv
 fi
 : >"$LOG"
-packages=(-e ".[test,export,plot,rsl-rl]")
+packages=(-e ".[test,export,plot,rsl-rl,sweep,ray]")
 for dir in plugins/* examples/*; do
   [[ -f "$dir/pyproject.toml" ]] || continue
   case "$dir" in

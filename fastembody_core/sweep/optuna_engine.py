@@ -1,0 +1,330 @@
+"""The embedded engine: an Optuna study in ``<sweep>/study.db`` (SQLite), TPE sampling, median or successive-halving
+pruning from the per-iteration metric, trials run by N local worker processes (torch threads split among them).
+
+Resumable: ``sweep.lock`` keeps one ``fastembody sweep`` per study; on start, trials a killed sweep left running are
+marked failed (interrupted) and their params queued again; complete, pruned and failed trials are never re-run, and
+the sweep runs until ``trials`` of them have finished. Workers run ``python -m fastembody_core.sweep.optuna_engine``.
+"""
+import argparse
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, Dict, List, Optional, Tuple
+
+from ..errors import FastEmbodyError
+from .spec import ParamSpec, Sweep, SweepError, load_sweep
+from .trial import MetricNotLogged, TrialOutcome, read_outcomes, run_trial, trial_dir
+
+STUDY_FILE = "study.db"
+LOCK_FILE = "sweep.lock"
+SPEC_ATTR = "fastembody_sweep"
+"""Study user attribute holding what makes two sweeps the same study (space, metric, direction, reduce, seeds)."""
+
+
+class TrialFailed(SweepError):
+    """One trial failed (NaN, a refused config, ...): recorded as failed; the sweep goes on."""
+
+
+def require(module: str, extra: str) -> Any:
+    """Import an optional dependency or say which extra installs it (one line)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise SweepError(f"this sweep needs {module.split('.')[0]} ({exc}): pip install 'fastembody-core[{extra}]'") \
+            from None
+
+
+def distributions(space: Dict[str, ParamSpec]) -> Dict[str, Any]:
+    """The search space as Optuna distributions."""
+    dist = require("optuna.distributions", "sweep")
+    out: Dict[str, Any] = {}
+    for key, p in space.items():
+        if p.type == "categorical":
+            out[key] = dist.CategoricalDistribution(p.choices)
+        elif p.type == "int":
+            out[key] = dist.IntDistribution(int(p.low), int(p.high), log=p.log, step=int(p.step or 1))
+        else:
+            out[key] = dist.FloatDistribution(p.low, p.high, log=p.log, step=p.step)
+    return out
+
+
+def identity(sweep: Sweep) -> Dict[str, Any]:
+    s = sweep.to_dict()
+    return {k: s[k] for k in ("space", "metric", "direction", "reduce", "seeds")}
+
+
+def sampler(sweep: Sweep, worker: int, existing: int = 0) -> Any:
+    """The sampler of one worker: seeded from the file's seed, the worker's index and the trials already in the
+    study (a continued sweep draws new configs, not the first ones again)."""
+    optuna = require("optuna", "sweep")
+    spec = sweep.file.sampler
+    seed = spec.seed + worker + 10007 * existing
+    if spec.type == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=spec.startup_trials,
+                                      constant_liar=sweep.file.workers > 1)
+
+
+def pruner(sweep: Sweep) -> Any:
+    optuna = require("optuna", "sweep")
+    spec = sweep.file.pruning
+    if spec.type == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=spec.startup_trials, n_warmup_steps=spec.warmup_iterations)
+    if spec.type == "successive-halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, spec.warmup_iterations),
+                                                      reduction_factor=spec.reduction_factor)
+    return optuna.pruners.NopPruner()
+
+
+class SweepLock:
+    """``sweep.lock`` held with flock for the sweep's life: a second sweep on the same study is refused at once."""
+
+    def __init__(self, sweep_dir: Path):
+        self.path = sweep_dir / LOCK_FILE
+        self._file: Optional[IO[str]] = None
+
+    def __enter__(self) -> "SweepLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise SweepError(f"{self.path.parent / STUDY_FILE} is in use by another `fastembody sweep` ({holder}); "
+                             f"wait for it to finish (it continues the same study), or give this sweep another name:")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def open_study(sweep: Sweep, worker: int = 0) -> Any:
+    """Create or load the study in ``<sweep>/study.db``; a corrupt or locked file is one line."""
+    optuna = require("optuna", "sweep")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    import sqlalchemy.exc
+
+    path = (sweep.dir / STUDY_FILE).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        storage = optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"connect_args": {"timeout": 60}})
+        study = optuna.create_study(study_name=sweep.name, storage=storage, load_if_exists=True,
+                                    direction=sweep.file.direction, sampler=sampler(sweep, worker),
+                                    pruner=pruner(sweep))
+        study.sampler = sampler(sweep, worker, len(study.get_trials(deepcopy=False)))
+    except sqlalchemy.exc.OperationalError as exc:
+        locked = "locked" in str(exc)
+        raise SweepError(f"{path}: {'locked by another process' if locked else 'cannot be opened'} "
+                         f"({str(getattr(exc, 'orig', exc)) or type(exc).__name__}); "
+                         + ("close what holds it and run the sweep again" if locked else
+                            f"move it away to start a new study (finished trials stay in {sweep.dir / 'trials'})")
+                         ) from None
+    except (sqlalchemy.exc.DatabaseError, ValueError, KeyError, RuntimeError) as exc:
+        raise SweepError(f"{path} is not a readable Optuna study ({type(exc).__name__}: "
+                         f"{str(getattr(exc, 'orig', exc)) or exc}); move it away to start a new study (finished "
+                         f"trials' results stay in {sweep.dir / 'trials'}/*/trial.json)") from None
+    return study
+
+
+def _check_same_sweep(study: Any, sweep: Sweep) -> None:
+    ident, stored = identity(sweep), study.user_attrs.get(SPEC_ATTR)
+    if stored is None:
+        study.set_user_attr(SPEC_ATTR, ident)
+        return
+    changed = [k for k in ident if stored.get(k) != ident[k]]
+    optuna = require("optuna", "sweep")
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                        optuna.trial.TrialState.PRUNED))
+    if changed and not finished:  # nothing to compare against yet (e.g. the metric was misspelt): take the new one
+        study.set_user_attr(SPEC_ATTR, ident)
+    elif changed:
+        raise SweepError(f"{sweep.dir / STUDY_FILE} holds a sweep with another {', '.join(changed)}; give this one "
+                         f"another name: (or another root:) to start a new study, or restore the sweep file")
+
+
+def prepare(sweep: Sweep) -> Tuple[Any, int]:
+    """Under the lock: open the study, requeue interrupted trials, queue ``initial``; return (study, trials left)."""
+    optuna = require("optuna", "sweep")
+    from optuna.trial import TrialState
+
+    study = open_study(sweep)
+    _check_same_sweep(study, sweep)
+    trials = study.get_trials(deepcopy=False)
+    if not trials:
+        for point in sweep.file.initial:
+            study.enqueue_trial(point)
+    for t in trials:
+        if t.state == TrialState.RUNNING:  # a sweep was killed while it ran: run its params again
+            study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            study.enqueue_trial(t.params)
+            _mark_interrupted(sweep, t.number)
+    done = [t for t in study.get_trials(deepcopy=False)
+            if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+            and not t.user_attrs.get("interrupted") and not t.user_attrs.get("uncounted")]
+    del optuna
+    return study, max(0, sweep.file.trials - len(done))
+
+
+def _mark_interrupted(sweep: Sweep, number: int) -> None:
+    for outcome in read_outcomes(sweep):
+        if outcome.number == number and outcome.state == "running":
+            outcome.state, outcome.note = "failed", "interrupted (the sweep was stopped); its params run again"
+            outcome.write(trial_dir(sweep, number))
+
+
+def _suggest(trial: Any, key: str, p: ParamSpec) -> Any:
+    if p.type == "categorical":
+        return trial.suggest_categorical(key, p.choices)
+    if p.type == "int":
+        return trial.suggest_int(key, int(p.low), int(p.high), log=p.log, step=int(p.step or 1))
+    return trial.suggest_float(key, p.low, p.high, log=p.log, step=p.step)
+
+
+def trial_line(outcome: TrialOutcome, metric: str) -> str:
+    params = ", ".join(f"{k.split('.')[-1]}={v:.4g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
+                       for k, v in outcome.params.items())
+    value = "-" if outcome.value is None else f"{outcome.value:.4g}"
+    return (f"trial {outcome.number}: {params} -> {metric} {value} ({outcome.state}, "
+            f"{max(0.0, outcome.ended - outcome.started):.1f} s) {Path(outcome.run_dirs[0]).parent if outcome.run_dirs else ''}")
+
+
+def objective_for(sweep: Sweep, debug: bool = False) -> Any:
+    optuna = require("optuna", "sweep")
+    from ..trainer import TrainingInterrupted
+
+    def objective(trial: Any) -> float:
+        params = {key: _suggest(trial, key, p) for key, p in sweep.space.items()}
+
+        def report(step: int, value: float) -> Optional[str]:
+            trial.report(value, step)
+            if trial.should_prune():
+                return f"pruned at step {step}: {sweep.watch_metric} {value:.4g}"
+            return None
+
+        outcome = TrialOutcome(number=trial.number, params=params)
+        try:
+            outcome = run_trial(sweep, params, trial.number, report, debug=debug)
+        except TrainingInterrupted:  # SIGTERM/Ctrl-C: not counted, its params run again on the next start
+            trial.set_user_attr("interrupted", True)
+            trial.study.enqueue_trial(params)
+            raise
+        except MetricNotLogged:  # the sweep file's fault, not the trial's: not counted
+            trial.set_user_attr("uncounted", True)
+            raise
+        except FastEmbodyError as exc:
+            print(f"trial {trial.number} failed: {exc}", flush=True)
+            trial.set_user_attr("error", str(exc))
+            raise TrialFailed(str(exc)) from None
+        finally:
+            trial.set_user_attr("run_dirs", outcome.run_dirs or [str(trial_dir(sweep, trial.number))])
+        print(trial_line(outcome, sweep.file.metric), flush=True)
+        if outcome.state == "pruned":
+            raise optuna.TrialPruned(outcome.note)
+        return float(outcome.value)  # type: ignore[arg-type]
+
+    return objective
+
+
+def run_worker(sweep: Sweep, n_trials: int, worker: int = 0, debug: bool = False) -> None:
+    """Run ``n_trials`` trials of the study in this process."""
+    study = open_study(sweep, worker)
+    study.optimize(objective_for(sweep, debug), n_trials=n_trials, catch=(TrialFailed,))
+
+
+def _threads(workers: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // workers)
+
+
+def _launch(sweep_file: Path, sweep: Sweep, shares: List[int], debug: bool) -> None:
+    """Start one worker process per share, wait for all; a worker's error stops the others and is raised here."""
+    threads = _threads(len(shares))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    procs = []
+    for i, n in enumerate(shares):
+        err = sweep.dir / f"worker{i}.error"
+        if err.exists():
+            err.unlink()
+        cmd = [sys.executable, "-m", "fastembody_core.sweep.optuna_engine", str(sweep_file), "--worker", str(i),
+               "--trials", str(n), "--threads", str(threads), "--engine", "optuna", "--workers",
+               str(sweep.file.workers)] + (["--debug"] if debug else [])
+        procs.append((subprocess.Popen(cmd, env=env), err))
+    failure: Optional[str] = None
+    try:
+        while any(p.poll() is None for p, _ in procs):
+            for p, err in procs:
+                if p.poll() not in (None, 0) and failure is None:
+                    failure = err.read_text(encoding="utf-8").strip() if err.is_file() else \
+                        f"worker {procs.index((p, err))} exited with code {p.returncode}"
+                    for q, _ in procs:
+                        if q.poll() is None:
+                            q.terminate()  # the trainer saves a checkpoint; the trial is marked interrupted
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        for p, _ in procs:
+            p.wait()
+        raise
+    for i, (p, err) in enumerate(procs):
+        if failure is None and p.returncode != 0:
+            failure = err.read_text(encoding="utf-8").strip() if err.is_file() else \
+                f"worker {i} exited with code {p.returncode}"
+    if failure:
+        raise SweepError(failure)
+
+
+def run(sweep_file: Path, sweep: Sweep, debug: bool = False) -> Any:
+    """Run the sweep to ``trials`` finished trials (continuing a stopped one); returns the study."""
+    with SweepLock(sweep.dir):
+        study, left = prepare(sweep)
+        workers = max(1, min(sweep.file.workers, left))
+        shares = [left // workers + (1 if i < left % workers else 0) for i in range(workers)]
+        if left == 0:
+            print(f"sweep {sweep.name}: all {sweep.file.trials} trials have finished", flush=True)
+        elif workers == 1:
+            run_worker(sweep, left, 0, debug)
+        else:
+            _launch(sweep_file, sweep, shares, debug)
+        return open_study(sweep)
+
+
+def _worker_main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="fastembody_core.sweep.optuna_engine")
+    parser.add_argument("sweep_file", type=Path)
+    for flag in ("--worker", "--trials", "--threads", "--workers"):
+        parser.add_argument(flag, type=int, required=True)
+    parser.add_argument("--engine", default="optuna")
+    parser.add_argument("--debug", action="store_true")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    sweep = load_sweep(args.sweep_file, engine=args.engine, workers=args.workers)
+    try:
+        run_worker(sweep, args.trials, args.worker, args.debug)
+    except FastEmbodyError as exc:
+        if args.debug:
+            raise
+        (sweep.dir / f"worker{args.worker}.error").write_text(str(exc), encoding="utf-8")
+        return getattr(exc, "exit_code", 1) or 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(_worker_main())

@@ -1,0 +1,176 @@
+"""One trial, whatever the engine: a config (base + sampled params) run once per seed as a normal run.
+
+Each run gets its own run dir, ``<sweep>/trials/<trial>/seed<seed>/`` (``eval``, ``export`` and ``play`` work on it),
+its console output in ``train.log`` there, and ``run.tags`` naming the sweep, trial and seed. The engine's reporter
+sees the watched metric after every iteration and may stop the run (``fastembody_core.callbacks``). The trial's
+outcome is written to ``trials/<trial>/trial.json`` as it ends, so results outlive the engine's own storage.
+"""
+import contextlib
+import difflib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from ..callbacks import iteration_callbacks
+from ..config import experiment_from_dict
+from ..errors import ConfigError
+from .spec import EVAL_PREFIX, Sweep, SweepError, config_with
+
+TRIAL_FILE = "trial.json"
+CONSOLE_FILE = "train.log"
+
+Reporter = Callable[[int, float], Optional[str]]
+"""``report(step, value) -> reason to stop or None``; step = seed index * max_iterations + iteration."""
+
+
+class MetricNotLogged(SweepError):
+    """The sweep's metric is absent from a finished run: the sweep stops (every later trial would fail alike)."""
+
+
+@dataclass
+class TrialOutcome:
+    """What one trial did: its params, value, state and run dirs (``trial.json``)."""
+
+    number: Any
+    """The engine's trial number (Optuna: 0, 1, ...; Ray: r00000, ...)."""
+    params: Dict[str, Any]
+    state: str = "running"
+    """running, complete, pruned or failed."""
+    value: Optional[float] = None
+    values: List[float] = field(default_factory=list)
+    """The metric of each seed's run."""
+    run_dirs: List[str] = field(default_factory=list)
+    started: float = 0.0
+    ended: float = 0.0
+    note: str = ""
+    """Why it was pruned or failed."""
+
+    def write(self, trial_dir: Path) -> None:
+        trial_dir.mkdir(parents=True, exist_ok=True)
+        tmp = trial_dir / (TRIAL_FILE + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
+        os.replace(tmp, trial_dir / TRIAL_FILE)
+
+
+def trial_dir(sweep: Sweep, number: Any) -> Path:
+    """``<sweep>/trials/<number>`` (zero-padded numbers; Ray's trial ids as they are)."""
+    name = f"{number:04d}" if isinstance(number, int) else str(number)
+    return (sweep.dir / "trials" / name).resolve()
+
+
+def trial_config(sweep: Sweep, params: Mapping[str, Any], number: Any, seed_index: int) -> Dict[str, Any]:
+    """The raw config of one run of a trial: base + params + seed + tags, through the ``--set`` machinery."""
+    data = config_with(sweep.base, params)
+    data["seed"] = int(data.get("seed", 0)) + seed_index
+    run = data.setdefault("run", {}) or {}
+    data["run"] = run
+    tags = dict(run.get("tags") or {})
+    tags.update(sweep=sweep.name, trial=str(number), seed=str(data["seed"]))
+    run["tags"] = tags
+    return data
+
+
+def metric_values(records: List[Mapping[str, Any]], metric: str) -> List[float]:
+    """The finite values of ``metric`` over a run's metrics.jsonl records."""
+    return [float(r[metric]) for r in records if isinstance(r.get(metric), (int, float))]
+
+
+def reduce_values(values: List[float], how: str, direction: str) -> float:
+    if how == "last":
+        return values[-1]
+    if how == "mean":
+        return sum(values) / len(values)
+    return max(values) if direction == "maximize" else min(values)
+
+
+def _missing(metric: str, run_dir: Path, logged: List[str], number: Any) -> MetricNotLogged:
+    near = difflib.get_close_matches(metric, logged, n=1, cutoff=0.5)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    shown = ", ".join(logged[:12]) + (", ..." if len(logged) > 12 else "")
+    return MetricNotLogged(f"metric {metric!r} is not logged by trial {number}'s run ({run_dir / 'metrics.jsonl'}); "
+                           f"{hint}logged: {shown or 'nothing'}; fix metric: in the sweep file (finished trials are "
+                           f"kept)")
+
+
+def run_value(sweep: Sweep, run_dir: Path, number: Any) -> float:
+    """The sweep metric of one finished run: from its metrics.jsonl, or from `fastembody eval` for eval/<key>."""
+    metric = sweep.file.metric
+    if metric.startswith(EVAL_PREFIX):
+        from ..evaluation import evaluate_run
+
+        result: Any = evaluate_run(run_dir, episodes=sweep.file.eval_episodes)
+        for part in metric[len(EVAL_PREFIX):].split("/"):
+            result = result.get(part) if isinstance(result, Mapping) else None
+        if not isinstance(result, (int, float)):
+            raise _missing(metric, run_dir, [EVAL_PREFIX + k for k in ("mean_return", "mean_episode_length")], number)
+        return float(result)
+    from ..run_logging import read_metrics
+
+    records = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").is_file() else []
+    values = metric_values(records, metric)
+    if not values:
+        logged = sorted({k for r in records for k in r if k != "iteration"})
+        raise _missing(metric, run_dir, logged, number)
+    return reduce_values(values, sweep.file.reduce, sweep.file.direction)
+
+
+def run_trial(sweep: Sweep, params: Mapping[str, Any], number: Any, report: Optional[Reporter] = None,
+              debug: bool = False) -> TrialOutcome:
+    """Run every seed of one trial in this process; ``state`` ends complete or pruned (a reporter's reason), or
+    the exception propagates with ``trial.json`` marked failed."""
+    from ..pipeline import run_experiment
+
+    folder = trial_dir(sweep, number)
+    outcome = TrialOutcome(number=number, params=dict(params), started=time.time())
+    outcome.write(folder)
+    try:
+        for seed_index in range(sweep.file.seeds):
+            source = f"{sweep.source}: trial {number}"
+            try:
+                experiment = experiment_from_dict(trial_config(sweep, params, number, seed_index), source=source)
+            except ConfigError as exc:  # a combination the space allows but the config refuses
+                raise ConfigError(f"{exc} (params {dict(params)})") from None
+            run_dir = folder / f"seed{experiment.seed}"
+            outcome.run_dirs.append(str(run_dir))
+            outcome.write(folder)
+            offset = seed_index * int(getattr(experiment.trainer.params, "max_iterations", 0) or 0)
+            watch = sweep.watch_metric
+
+            def callback(iteration: int, metrics: Mapping[str, float]) -> Optional[str]:
+                value = metrics.get(watch) if watch else None
+                if report is None or value is None:
+                    return None
+                return report(offset + iteration, float(value))
+
+            run_dir.mkdir(parents=True, exist_ok=True)
+            with open(run_dir / CONSOLE_FILE, "a", encoding="utf-8") as console:
+                with contextlib.redirect_stdout(console), iteration_callbacks(callback):
+                    summary = run_experiment(experiment, run_dir=run_dir, debug=debug)
+            outcome.values.append(run_value(sweep, run_dir, number))
+            if summary.get("stopped"):
+                outcome.state, outcome.note = "pruned", str(summary["stopped"])
+                break
+        else:
+            outcome.state = "complete"
+        outcome.value = sum(outcome.values) / len(outcome.values)
+    except BaseException as exc:
+        outcome.state, outcome.note = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        outcome.ended = time.time()
+        outcome.write(folder)
+    return outcome
+
+
+def read_outcomes(sweep: Sweep) -> List[TrialOutcome]:
+    """Every ``trial.json`` under the sweep's trials/ (what survives any engine's storage)."""
+    out = []
+    for path in sorted((sweep.dir / "trials").glob(f"*/{TRIAL_FILE}")):
+        try:
+            out.append(TrialOutcome(**json.loads(path.read_text(encoding="utf-8"))))
+        except (ValueError, TypeError):
+            continue
+    return out
