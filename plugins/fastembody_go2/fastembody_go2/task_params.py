@@ -6,25 +6,8 @@ from typing import Dict, Tuple
 
 from fastembody_core import ConfigError
 
+from .checks import check_positive, check_range
 from .task import DEFAULT_REWARD_SCALES, REWARD_TERMS
-
-
-def _check_range(value: Tuple[float, float], key: str, low: float = -math.inf) -> Tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"expected a [min, max] pair of numbers, got {value!r}", key=key) from None
-    if lo > hi:
-        raise ConfigError(f"min {lo} > max {hi}; a range is [min, max] with min <= max", key=key)
-    if lo < low:
-        raise ConfigError(f"min {lo} is below the allowed minimum {low}", key=key)
-    return (lo, hi)
-
-
-def check_positive(value: float, key: str, allow_zero: bool = False) -> None:
-    """ConfigError naming ``key`` unless ``value`` is finite and > 0 (>= 0 with ``allow_zero``)."""
-    if not (value >= 0 if allow_zero else value > 0) or not math.isfinite(value):
-        raise ConfigError(f"must be {'>= 0' if allow_zero else '> 0'}, got {value}", key=key)
 
 
 @dataclass
@@ -49,10 +32,10 @@ class CommandParams:
     """Probability that a resampled command is exactly zero (all three components)."""
 
     def __post_init__(self) -> None:
-        self.lin_vel_x = _check_range(self.lin_vel_x, "lin_vel_x")
-        self.lin_vel_y = _check_range(self.lin_vel_y, "lin_vel_y")
-        self.ang_vel_yaw = _check_range(self.ang_vel_yaw, "ang_vel_yaw")
-        self.heading = _check_range(self.heading, "heading")
+        self.lin_vel_x = check_range(self.lin_vel_x, "lin_vel_x")
+        self.lin_vel_y = check_range(self.lin_vel_y, "lin_vel_y")
+        self.ang_vel_yaw = check_range(self.ang_vel_yaw, "ang_vel_yaw")
+        self.heading = check_range(self.heading, "heading")
         check_positive(self.resampling_time_s, "resampling_time_s")
         check_positive(self.zero_below, "zero_below", allow_zero=True)
         if not 0.0 <= self.standing_fraction <= 1.0:
@@ -123,10 +106,10 @@ class RandomizationParams:
     """Reset base linear and angular velocities are U(-v, v) per axis."""
 
     def __post_init__(self) -> None:
-        self.friction_range = _check_range(self.friction_range, "friction_range", low=0.0)
-        self.payload_mass_range = _check_range(self.payload_mass_range, "payload_mass_range", low=-5.0)
-        self.motor_strength_range = _check_range(self.motor_strength_range, "motor_strength_range", low=0.0)
-        self.init_joint_pos_scale = _check_range(self.init_joint_pos_scale, "init_joint_pos_scale", low=0.0)
+        self.friction_range = check_range(self.friction_range, "friction_range", low=0.0)
+        self.payload_mass_range = check_range(self.payload_mass_range, "payload_mass_range", low=-5.0)
+        self.motor_strength_range = check_range(self.motor_strength_range, "motor_strength_range", low=0.0)
+        self.init_joint_pos_scale = check_range(self.init_joint_pos_scale, "init_joint_pos_scale", low=0.0)
         check_positive(self.push_interval_s, "push_interval_s")
         check_positive(self.max_push_vel_xy, "max_push_vel_xy", allow_zero=True)
         check_positive(self.init_base_vel, "init_base_vel", allow_zero=True)

@@ -9,7 +9,8 @@ from typing import Optional
 from fastembody_core import ConfigError
 
 from .. import robot
-from ..task_params import CommandParams, RandomizationParams, RewardParams, check_course, check_positive
+from ..checks import check_positive
+from ..task_params import CommandParams, RandomizationParams, RewardParams, check_course
 from ..terrain.course_specs import CourseName
 from ..terrain.params import TerrainParams
 

@@ -11,6 +11,8 @@ from typing import Dict, List, Tuple
 
 from fastembody_core import ConfigError
 
+from ..checks import check_int, check_number
+
 TERRAIN_KINDS = ("flat", "rough")
 """``flat``: no height field (every lookup reads 0). ``rough``: the generated grid of tiles."""
 
@@ -38,23 +40,6 @@ def _default_scan(half_extent: float) -> List[float]:
     return [round(0.1 * k, 10) for k in range(-steps, steps + 1)]
 
 
-def _check_number(value: float, key: str, low: float = -math.inf, allow_equal: bool = True) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"expected a number, got {value!r}", key=key) from None
-    ok = number >= low if allow_equal else number > low
-    if not math.isfinite(number) or not ok:
-        raise ConfigError(f"must be a finite number {'>=' if allow_equal else '>'} {low:g}, got {value!r}", key=key)
-    return number
-
-
-def _check_int(value: int, key: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"must be an integer >= {low}, got {value!r}", key=key)
-    return value
-
-
 def _check_proportions(proportions: Dict[str, float]) -> Dict[str, float]:
     if not isinstance(proportions, dict):
         raise ConfigError(f"expected a mapping of tile type to weight, got {proportions!r}", key="proportions")
@@ -64,7 +49,7 @@ def _check_proportions(proportions: Dict[str, float]) -> Dict[str, float]:
             near = difflib.get_close_matches(str(name), TILE_TYPES, n=1, cutoff=0.5)
             hint = f"did you mean {near[0]!r}?" if near else f"known types: {', '.join(TILE_TYPES)}"
             raise ConfigError(f"unknown tile type {name!r}; {hint}", key=f"proportions.{name}")
-        checked[name] = _check_number(weight, f"proportions.{name}", low=0.0)
+        checked[name] = check_number(weight, f"proportions.{name}", low=0.0)
     total = sum(checked.values())
     if not total > 0.0:
         raise ConfigError(f"the weights must sum to a positive number, got {total:g}", key="proportions")
@@ -74,7 +59,7 @@ def _check_proportions(proportions: Dict[str, float]) -> Dict[str, float]:
 def _check_scan(values: List[float], key: str) -> List[float]:
     if not isinstance(values, (list, tuple)) or not values:
         raise ConfigError(f"expected a non-empty list of offsets [m], got {values!r}", key=key)
-    return [_check_number(v, f"{key}[{i}]") for i, v in enumerate(values)]
+    return [check_number(v, f"{key}[{i}]") for i, v in enumerate(values)]
 
 
 def _cells(length: float, horizontal_scale: float, key: str) -> int:
@@ -139,24 +124,24 @@ class TerrainParams:
         if self.type not in TERRAIN_KINDS:
             raise ConfigError(f"must be one of {', '.join(TERRAIN_KINDS)}, got {self.type!r}", key="type")
         self.proportions = _check_proportions(self.proportions)
-        _check_int(self.num_rows, "num_rows", 1)
-        _check_int(self.num_cols, "num_cols", 1)
-        _check_int(self.max_init_level, "max_init_level", 0)
-        _check_int(self.max_cells, "max_cells", 1)
-        self.horizontal_scale = _check_number(self.horizontal_scale, "horizontal_scale", 0.0, allow_equal=False)
-        self.vertical_scale = _check_number(self.vertical_scale, "vertical_scale", 0.0, allow_equal=False)
+        check_int(self.num_rows, "num_rows", 1)
+        check_int(self.num_cols, "num_cols", 1)
+        check_int(self.max_init_level, "max_init_level", 0)
+        check_int(self.max_cells, "max_cells", 1)
+        self.horizontal_scale = check_number(self.horizontal_scale, "horizontal_scale", 0.0, allow_equal=False)
+        self.vertical_scale = check_number(self.vertical_scale, "vertical_scale", 0.0, allow_equal=False)
         for name in ("tile_length", "tile_width"):
-            setattr(self, name, _check_number(getattr(self, name), name, 0.0, allow_equal=False))
+            setattr(self, name, check_number(getattr(self, name), name, 0.0, allow_equal=False))
             _cells(getattr(self, name), self.horizontal_scale, name)
-        self.border_size = _check_number(self.border_size, "border_size", 0.0)
-        self.platform_size = _check_number(self.platform_size, "platform_size", 0.0)
+        self.border_size = check_number(self.border_size, "border_size", 0.0)
+        self.platform_size = check_number(self.platform_size, "platform_size", 0.0)
         if self.platform_size >= min(self.tile_length, self.tile_width):
             raise ConfigError(f"must be smaller than the tile ({self.tile_length:g} x {self.tile_width:g} m), "
                               f"got {self.platform_size:g}", key="platform_size")
-        self.stair_tread = _check_number(self.stair_tread, "stair_tread", self.horizontal_scale)
-        self.rough_noise = _check_number(self.rough_noise, "rough_noise", 0.0)
+        self.stair_tread = check_number(self.stair_tread, "stair_tread", self.horizontal_scale)
+        self.rough_noise = check_number(self.rough_noise, "rough_noise", 0.0)
         for name in ("difficulty_min", "difficulty_max"):
-            value = _check_number(getattr(self, name), name)
+            value = check_number(getattr(self, name), name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"must be in [0, 1], got {value:g}", key=name)
             setattr(self, name, value)
@@ -165,8 +150,8 @@ class TerrainParams:
                               key="difficulty_min")
         self.scan_x = _check_scan(self.scan_x, "scan_x")
         self.scan_y = _check_scan(self.scan_y, "scan_y")
-        self.scan_offset = _check_number(self.scan_offset, "scan_offset")
-        self.scan_clip = _check_number(self.scan_clip, "scan_clip", 0.0, allow_equal=False)
+        self.scan_offset = check_number(self.scan_offset, "scan_offset")
+        self.scan_clip = check_number(self.scan_clip, "scan_clip", 0.0, allow_equal=False)
         if self.type == "rough":
             self._check_size()
 
