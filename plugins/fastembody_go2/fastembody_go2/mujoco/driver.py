@@ -15,7 +15,7 @@ does not depend on which thread ran which env.
 import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 import numpy as np
 import torch
@@ -43,6 +43,26 @@ def default_nthread() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def run_split(pool: Any, run: Callable[[int], None], parts: int) -> None:
+    """Run ``run(0)`` in this thread and ``run(1)`` .. ``run(parts - 1)`` on ``pool`` (a ThreadPoolExecutor, or
+    None: part 0 only); return when all are done, re-raising the first error."""
+    futures = [pool.submit(run, k) for k in range(1, parts)] if pool is not None else []
+    try:
+        run(0)
+    finally:
+        for future in futures:
+            future.result()
+
+
+def close_rollouts(pool: Any, rollouts: List[Any]) -> None:
+    """Shut ``pool`` down (None: nothing) and close every ``mujoco.rollout.Rollout`` in ``rollouts`` (emptied)."""
+    if pool is not None:
+        pool.shutdown(wait=True)
+    for r in rollouts:
+        r.close()
+    rollouts.clear()
 
 
 class RolloutDriver:
@@ -89,23 +109,13 @@ class RolloutDriver:
             self._sensors = np.empty((n, nstep, model.nsensordata))
         self._ctrl[:] = ctrl[:, None, :]
         state = np.ascontiguousarray(state)
-        futures = [self._pool.submit(self._run, k, state, nstep) for k in range(1, len(self._slices))] \
-            if self._pool is not None else []
-        try:
-            self._run(0, state, nstep)
-        finally:
-            for future in futures:
-                future.result()
+        run_split(self._pool, lambda k: self._run(k, state, nstep), len(self._slices))
         out_state[:] = self._states[:, -1]
         out_sensors[:] = self._sensors[:, -1]
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        for r in self._rollouts:
-            r.close()
-        self._rollouts = []
+        close_rollouts(self._pool, self._rollouts)
+        self._pool = None
 
 
 class ThreadPoolDriver:

@@ -18,7 +18,7 @@ import numpy as np
 from fastembody_core import EnvError
 
 from .config import DRIVERS
-from .driver import default_nthread, rollout_available
+from .driver import close_rollouts, default_nthread, rollout_available, run_split
 from .model import ModelLayout, NominalDynamics, import_mujoco, set_env_dynamics
 
 
@@ -97,23 +97,13 @@ class SharedModelDriver:
         np.take(state, order, axis=0, out=sorted_state)
         sorted_ctrl[:] = ctrl[order][:, None, :]
         runs = self._runs(self.rows[order])
-        futures = [self._pool.submit(self._run, k, runs[k], nstep) for k in range(1, self.nthread)] \
-            if self._pool is not None else []
-        try:
-            self._run(0, runs[0], nstep)
-        finally:
-            for future in futures:
-                future.result()
+        run_split(self._pool, lambda k: self._run(k, runs[k], nstep), self.nthread)
         out_state[order] = states[:, -1]
         out_sensors[order] = sensors[:, -1]
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        for r in self._rollouts:
-            r.close()
-        self._rollouts = []
+        close_rollouts(self._pool, self._rollouts)
+        self._pool = None
 
 
 def make_shared_driver(kind: str, model: Any, layout: ModelLayout, nominal: NominalDynamics, num_envs: int,
