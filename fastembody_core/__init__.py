@@ -40,6 +40,7 @@ _LAZY = {
     "iteration_callbacks": "callbacks",
     "MetricLogger": "loggers",
     "obs_group_names": "contracts",
+    "check_memory": "resources",
     # shared networks (fastembody_core.nn: the checkpoint layout of a policy is documented there)
     "EmpiricalNormalizer": "nn",
     "ExportedPolicy": "nn",

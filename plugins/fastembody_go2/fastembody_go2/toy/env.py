@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 
-from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
+from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv, check_memory
 
 from .. import robot
 from ..compiled import MaybeCompiled
@@ -54,6 +54,12 @@ def guard_denormals() -> bool:
     return everywhere
 
 
+BYTES_PER_ENV = 4096
+"""Memory one env takes while stepping, eager, flat ground (buffers and temporaries; measured ~3.7 KB)."""
+BYTES_PER_SCAN_POINT = 80
+"""Extra memory per env and height-scan point (the [N, P] scan and its temporaries; measured ~65 B)."""
+
+
 class Go2ToyEnv(VectorEnv):
     """Batched Go2 on flat ground or a height field: 12 joint-position actions at 50 Hz, 4 physics substeps of
     5 ms each.
@@ -76,6 +82,10 @@ class Go2ToyEnv(VectorEnv):
         if self.device.type == "cpu":
             guard_denormals()  # denormals in batched float32 maths slow a step ~200x
         self.num_envs = params.num_envs
+        scan = params.terrain.num_scan_points if (terrain is not None or params.terrain.type != "flat"
+                                                   or params.height_scan_in_policy) else 0
+        check_memory(self.num_envs * (BYTES_PER_ENV + BYTES_PER_SCAN_POINT * scan),
+                     f"go2-toy with {self.num_envs} envs", "lower env.params.num_envs", self.device)
         self.step_dt = robot.CONTROL_DT
         self.max_episode_length = int(math.ceil(params.episode_length_s / self.step_dt))
         self.generator = torch.Generator(device=self.device)

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from fastembody_core import CheckpointError, EnvError, RunContext
+from fastembody_core import CheckpointError, EnvError, ResourceError, RunContext
 
 from fastembody_go2 import robot
 from fastembody_go2.toy.config import Go2ToyParams
@@ -191,3 +191,10 @@ def test_set_command_holds_through_resamples_and_resets_and_base_lin_vel_is_body
     assert not torch.allclose(env.commands, torch.tensor([0.7, -0.2, 0.3]).expand(8, 3))
     with pytest.raises(EnvError, match="three finite numbers"):
         env.set_command((1.0, float("nan"), 0.0))
+
+
+@pytest.mark.parametrize("terrain", ["flat", "rough"])
+def test_too_many_envs_is_refused_before_allocating(terrain):
+    with pytest.raises(ResourceError, match=r"go2-toy with 20000000 envs needs about \d+\.\d GB of memory.*lower "
+                                            r"env.params.num_envs"):
+        Go2ToyEnv(Go2ToyParams(num_envs=20_000_000, compile=False, terrain={"type": terrain}), RunContext())
