@@ -20,6 +20,7 @@ from .trial import MetricNotLogged, TrialOutcome, read_outcomes, run_trial, tria
 
 STUDY_FILE = "study.db"
 LOCK_FILE = "sweep.lock"
+ASK_LOCK = "ask.lock"
 SPEC_ATTR = "fastembody_sweep"
 """Study user attribute holding what makes two sweeps the same study (space, metric, direction, reduce, seeds)."""
 
@@ -241,9 +242,28 @@ def objective_for(sweep: Sweep, debug: bool = False) -> Any:
 
 
 def run_worker(sweep: Sweep, n_trials: int, worker: int = 0, debug: bool = False) -> None:
-    """Run ``n_trials`` trials of the study in this process."""
+    """Run ``n_trials`` trials of the study in this process, by ask and tell. Asking is serialised across the workers
+    (``ask.lock``): two processes can otherwise pop the same queued trial from the SQLite study."""
+    optuna = require("optuna", "sweep")
+    from optuna.trial import TrialState
+
     study = open_study(sweep, worker)
-    study.optimize(objective_for(sweep, debug), n_trials=n_trials, catch=(TrialFailed,))
+    objective = objective_for(sweep, debug)
+    for _ in range(n_trials):
+        with open(sweep.dir / ASK_LOCK, "a", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            trial = study.ask()
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            study.tell(trial, state=TrialState.PRUNED)
+        except TrialFailed:
+            study.tell(trial, state=TrialState.FAIL)
+        except BaseException:
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        else:
+            study.tell(trial, value)
 
 
 def _threads(workers: int) -> int:

@@ -16,7 +16,7 @@ from fastembody_core.config import load_experiment
 from fastembody_core.run_logging import read_metrics
 from fastembody_core.sweep import SweepError, load_sweep, run_sweep
 from fastembody_core.sweep.optuna_engine import SweepLock
-from fastembody_core.testing import learning_seed
+from fastembody_core.testing import learning_precision, learning_seed
 
 pytest.importorskip("optuna")
 LR = "algorithm.params.learning_rate"
@@ -29,10 +29,10 @@ def _rows(sweep_dir):
 
 @pytest.mark.learning
 def test_a_four_trial_sweep_finds_a_better_learning_rate_than_the_worst(write_sweep, tmp_path):
-    seed = learning_seed(0)
+    seed, precision = learning_seed(0), learning_precision("fp32")
     path = write_sweep(trials=4, workers=2, set=["algorithm.params.schedule=fixed", "env.params.num_envs=128",
                                                  "trainer.params.max_iterations=12", "trainer.params.save_interval=0",
-                                                 f"seed={seed}"],
+                                                 f"seed={seed}", f"algorithm.params.precision={precision}"],
                        initial=[{LR: 1e-5}, {LR: 3e-3}], sampler={"type": "tpe", "seed": seed})
     lines = run_sweep(path)
     sweep_dir = tmp_path / "sweeps" / "sw"
