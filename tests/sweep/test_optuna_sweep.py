@@ -30,8 +30,8 @@ def _rows(sweep_dir):
 @pytest.mark.learning
 def test_a_four_trial_sweep_finds_a_better_learning_rate_than_the_worst(write_sweep, tmp_path):
     seed, precision = learning_seed(0), learning_precision("fp32")
-    path = write_sweep(trials=4, workers=2, set=["algorithm.params.schedule=fixed", "env.params.num_envs=128",
-                                                 "trainer.params.max_iterations=12", "trainer.params.save_interval=0",
+    path = write_sweep(trials=4, workers=2, set=["algorithm.params.schedule=fixed", "env.params.num_envs=256",
+                                                 "trainer.params.max_iterations=20", "trainer.params.save_interval=0",
                                                  f"seed={seed}", f"algorithm.params.precision={precision}"],
                        initial=[{LR: 1e-5}, {LR: 3e-3}], sampler={"type": "tpe", "seed": seed})
     lines = run_sweep(path)
@@ -40,8 +40,10 @@ def test_a_four_trial_sweep_finds_a_better_learning_rate_than_the_worst(write_sw
     assert [r["state"] for r in rows] == ["complete"] * 4, lines
     values = {float(r[LR]): float(r["Train/mean_reward"]) for r in rows}
     best, worst = max(values, key=values.get), min(values, key=values.get)
-    # seeds 0-2: lr 3e-3 ends 12-18 above lr 1e-5 after 12 iterations (episode return about -40 vs -55)
-    assert best > worst and values[best] > values[worst] + 5, values
+    # 256 envs x 20 iterations (the shipped config's data per update; 128 x 12 did not learn for seed 4): lr 3e-3
+    # ends near -22 (episode return), lr 1e-5 near -50; the best trial is at least 10 above the worst
+    assert best != worst and values[best] > values[worst] + 10, values
+    print("values by learning rate:", values)
     best_config = load_experiment(sweep_dir / "best.yaml")  # runnable: validates like any config
     assert best_config.algorithm.params.learning_rate == pytest.approx(best)
     assert (sweep_dir / "history.png").stat().st_size > 1000 and (sweep_dir / "importance.png").is_file()
