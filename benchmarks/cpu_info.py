@@ -11,3 +11,12 @@ def cpu_model() -> str:
     except OSError:
         pass
     return "unknown"
+
+
+if __name__ == "__main__":  # python benchmarks/cpu_info.py: the machine the other benchmarks' figures belong to
+    import json
+    import os
+
+    model, threads = cpu_model(), os.cpu_count()
+    print(f"{'CPU model':<12} {model}\n{'logical CPUs':<12} {threads}")
+    print(json.dumps({"benchmark": "cpu_info", "cpu": model, "logical_cpus": threads}))
