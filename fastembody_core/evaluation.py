@@ -119,13 +119,14 @@ def load_run(
     from .pipeline import build_env_and_algorithm, make_context
 
     run_dir = Path(run_dir)
+    env_params = dict(env_params or {})
+    if num_envs is not None:
+        env_params["num_envs"] = int(num_envs)
     experiment, _ = experiment_for(run_dir, env_name, overrides, env_params)
     path = resolve_checkpoint(run_dir, checkpoint)
     configured = _env_num_envs(experiment)
     if num_envs is None and max_envs is not None and configured is not None and configured > max_envs:
-        num_envs = max_envs
-    if num_envs is not None and num_envs != configured:
-        experiment, _ = experiment_for(run_dir, env_name, overrides, dict(env_params or {}, num_envs=int(num_envs)))
+        experiment, _ = experiment_for(run_dir, env_name, overrides, dict(env_params, num_envs=int(max_envs)))
     ctx = make_context(experiment, run_dir=None, resume=False)
     payload = load_checkpoint_for(path, experiment, ctx.device, where=str(run_dir / "config.resolved.yaml"))
     env, algorithm = build_env_and_algorithm(experiment, ctx)
@@ -232,8 +233,7 @@ def run_course_episodes(env: VectorEnv, algorithm: AlgorithmHandle) -> Dict[str,
     fell = torch.zeros(num_envs, dtype=torch.bool, device=device)
     progress = torch.full((num_envs,), float("nan"), device=device)
     with torch.inference_mode():
-        env.reset()
-        obs = env.get_observations()
+        obs = env.reset()
         algorithm.reset()
         for _ in range(int(env.max_episode_length) + 1):
             obs, _, dones, extras = env.step(algorithm.act_inference(obs))
