@@ -2,12 +2,14 @@
 use; torch-free, so configs validate without importing torch. One config section moves between envs unchanged."""
 import math
 from dataclasses import dataclass, field
-from typing import Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from fastembody_core import ConfigError
 
 from .checks import check_positive, check_range
 from .task import DEFAULT_REWARD_SCALES, REWARD_TERMS
+from .terrain.course_specs import CourseName
+from .terrain.params import TerrainParams
 
 
 @dataclass
@@ -121,3 +123,77 @@ def check_course(value: object) -> None:
 
     if value is not None and value not in COURSES:
         raise ConfigError(f"unknown course {value!r}; courses: {', '.join(COURSES)}", key="course")
+
+
+def coerce_block(owner: Any, name: str, kind: type) -> None:
+    """Replace ``owner.<name>`` by ``kind(**value)`` when it is plain data (a dict built by hand), with the
+    block's errors re-raised as one ConfigError naming ``name``."""
+    value = getattr(owner, name)
+    if isinstance(value, dict):
+        try:
+            setattr(owner, name, kind(**value))
+        except (ConfigError, TypeError) as err:
+            raise ConfigError(str(err), key=name) from None
+
+
+@dataclass
+class Go2TaskParams:
+    """What every batched Go2 env of this plugin takes (go2-toy, go2-mujoco): env count, episode, the task blocks,
+    the ground, observation layout and limits. Each backend adds its ``physics`` block and its own settings."""
+
+    num_envs: int = 4096
+    """Number of robots simulated together."""
+    device: Optional[str] = None
+    """Torch device of the returned tensors ("cpu", "cuda", "cuda:1"); None uses the run's device."""
+    episode_length_s: float = 20.0
+    """Episode length [s] (50 policy steps per second)."""
+    commands: CommandParams = field(default_factory=CommandParams)
+    """Velocity command ranges and resampling."""
+    rewards: RewardParams = field(default_factory=RewardParams)
+    """Reward scales by term name and their shape parameters."""
+    randomization: RandomizationParams = field(default_factory=RandomizationParams)
+    """Friction, payload, motor strength, pushes and initial-state randomisation."""
+    terrain: TerrainParams = field(default_factory=TerrainParams)
+    """The ground: ``type: flat`` (default, a plane) or ``rough`` (legged_gym's tile grid generated from the run
+    seed, with spawn at tile origins, the curriculum and ground-relative base height; the ``critic`` group then gets
+    the height scan appended)."""
+    course: Optional[CourseName] = None
+    """Run one fixed evaluation course instead of the configured ground (``fastembody eval --courses`` sets it):
+    the course's height field, spawn at its start facing +x, the command (0.5, 0, 0), 20 s episodes, no pushes;
+    an episode also ends, as a success, once the base is 4 m along; ``extras["episode"]`` then holds
+    ``course_success`` and ``course_progress``. The observation layout stays the one ``terrain.type`` gives."""
+    height_scan_in_policy: bool = False
+    """Append the ``height_scan`` term (terrain.num_scan_points values, 187 by default) to the ``policy`` group,
+    for a teacher (``critic`` gets it too; ``deployable`` never). Allowed on flat ground, where the scan reads the
+    flat ground: clip(base_z - terrain.scan_offset), the same at every point."""
+    noise_level: float = 1.0
+    """Multiplier on legged_gym's uniform observation noise (0 turns it off) for the policy/deployable groups."""
+    deployable_policy: bool = False
+    """Make the `policy` group the 45-dim layout without base linear velocity (the real Go2 cannot measure it)."""
+    clip_actions: float = 100.0
+    """Actions are clipped to [-clip_actions, clip_actions] before q* = q0 + 0.25 a."""
+    clip_observations: float = 100.0
+    """Observations are clipped to [-clip_observations, clip_observations]."""
+    max_roll: float = 0.8
+    """An episode ends in a fall when |roll| exceeds this [rad] (or the trunk touches the ground)."""
+    max_pitch: float = 1.0
+    """An episode ends in a fall when |pitch| exceeds this [rad]."""
+    check_actions: bool = True
+    """Raise EnvError on NaN/inf actions (one host sync per step); False replaces them by 0."""
+    compile: bool = True
+    """torch.compile the env's maths (falls back to eager where unavailable or failing)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.num_envs, bool) or not isinstance(self.num_envs, int) or self.num_envs < 1:
+            raise ConfigError(f"must be an integer >= 1, got {self.num_envs!r}", key="num_envs")
+        check_positive(self.episode_length_s, "episode_length_s")
+        check_course(self.course)
+        check_positive(self.noise_level, "noise_level", allow_zero=True)
+        for name in ("clip_actions", "clip_observations", "max_roll", "max_pitch"):
+            check_positive(getattr(self, name), name)
+        if not isinstance(self.height_scan_in_policy, bool):
+            raise ConfigError(f"expected true or false, got {self.height_scan_in_policy!r}",
+                              key="height_scan_in_policy")
+        for name, kind in (("commands", CommandParams), ("rewards", RewardParams),
+                           ("randomization", RandomizationParams), ("terrain", TerrainParams)):
+            coerce_block(self, name, kind)
