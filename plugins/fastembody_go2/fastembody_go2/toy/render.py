@@ -12,8 +12,9 @@ Two layers, so the geometry is testable without pixels:
   (trunk faces back-face culled and shaded, legs hip -> thigh -> knee -> foot, feet red when in contact) and a
   text overlay.
 
-The ground is flat today; :class:`HeightField` (heights on a grid with a horizontal scale) can be passed to the
-renderer and is sampled wherever the ground is drawn, so rough terrain needs no other change here.
+On terrain (a :class:`HeightField`), the ground within ``NEAR_GROUND_M`` of the robot is drawn as go2-toy
+simulates it, flat-topped columns with vertical risers (:func:`column_ground`: a stair is a stair, not a ramp);
+the far ground is the checkerboard laid on the bilinear surface.
 """
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -31,10 +32,12 @@ from .render_scene import (
     Camera,
     FOOT_DRAW_RADIUS,
     HeightField,
+    TILE_SIZE,
     Scene,
     _BOX_FACES,
     _FACE_NORMALS,
     checker_tiles,
+    column_ground,
     ground_arrow,
     ground_height,
     robot_points,
@@ -45,6 +48,10 @@ from .render_scene import (
 
 BACKGROUND = "#f4f6f8"
 TILE_COLOURS = ((0.80, 0.83, 0.87), (0.93, 0.94, 0.96))
+RISER_SHADE = 0.55
+"""Risers are drawn as their tile's colour times this."""
+NEAR_GROUND_M = 2.5
+"""Half side of the square around the robot whose ground is drawn cell by cell on terrain."""
 TRUNK_COLOUR = np.array([0.42, 0.50, 0.60])
 HEAD_COLOUR = np.array([0.20, 0.24, 0.29])
 LEG_COLOURS = {1.0: "#2d3a48", -1.0: "#4a6b8c"}  # left (+1) and right (-1) legs
@@ -142,7 +149,7 @@ class SoftwareRenderer:
                 yaw = previous[1] + blend * math.remainder(yaw - previous[1], 2 * math.pi)
             self._camera_yaw[scene.env_id] = (scene.time, yaw)
             azimuth += yaw
-        ground = float(ground_height(self.terrain, base[0], base[1]))
+        ground = float(ground_height(self.terrain, base[0], base[1], smooth=True))
         return tracking_camera((base[0], base[1], ground + 0.2), azimuth, width, height)
 
     # -- one frame ------------------------------------------------------------------------------------------------
@@ -167,25 +174,35 @@ class SoftwareRenderer:
         self._draw_text(frame, scene)
         return frame
 
-    def _ground_points(self, xy: np.ndarray, lift: float = 0.0) -> np.ndarray:
-        z = ground_height(self.terrain, xy[..., 0], xy[..., 1]) + lift
+    def _ground_points(self, xy: np.ndarray, lift: float = 0.0, smooth: bool = False) -> np.ndarray:
+        z = ground_height(self.terrain, xy[..., 0], xy[..., 1], smooth=smooth) + lift
         return np.concatenate((xy, z[..., None]), axis=-1)
 
     def _draw_ground(self, cam: Camera, scene: Scene) -> None:
         ahead = cam.forward[:2] / max(np.linalg.norm(cam.forward[:2]), 1e-9)
         centre = cam.position[:2] + 4.0 * ahead
         corners_xy, parity = checker_tiles(centre, 4.5)
-        corners = self._ground_points(corners_xy)
+        riser = np.zeros(len(parity), bool)
+        if self.terrain is None:
+            corners = self._ground_points(corners_xy)
+        else:  # near the robot: columns and risers; elsewhere: tiles on the smooth surface
+            near = column_ground(self.terrain, scene.robot.base[:2], NEAR_GROUND_M)
+            tile_ids = np.floor(corners_xy.mean(1) / TILE_SIZE).astype(int)
+            far = ~(tile_ids[:, None, :] == near.tiles[None]).all(-1).any(-1) if len(near.tiles) else \
+                np.ones(len(parity), bool)
+            corners = np.concatenate([self._ground_points(corners_xy[far], smooth=True), near.quads])
+            parity = np.concatenate([parity[far], near.parity])
+            riser = np.concatenate([riser[far], near.riser])
         pixels, depth = cam.project(corners)
         w, h = cam.width, cam.height
         keep = (depth > 0.05).all(-1)
         keep &= ~((pixels[..., 0] < 0).all(-1) | (pixels[..., 0] > w).all(-1) | (pixels[..., 1] < 0).all(-1)
                   | (pixels[..., 1] > h).all(-1))
-        pixels, depth, parity = pixels[keep], depth[keep], parity[keep]
-        order = np.argsort(-depth.mean(-1))  # far tiles first (matters on a height field)
+        pixels, depth, parity, riser = pixels[keep], depth[keep], parity[keep], riser[keep]
+        order = np.argsort(-depth.mean(-1), kind="stable")  # far faces first (matters on a height field)
         mean_depth = depth.mean(-1)[order]
         fog = np.clip((mean_depth - 2.0) / 6.0, 0.0, 1.0)[:, None]
-        base = np.asarray(TILE_COLOURS)[parity[order]]
+        base = np.asarray(TILE_COLOURS)[parity[order]] * np.where(riser[order], RISER_SHADE, 1.0)[:, None]
         background = np.asarray(_rgb(BACKGROUND))
         colours = base * (1 - fog) + background * fog
         self._tiles.set_verts(list(pixels[order]))

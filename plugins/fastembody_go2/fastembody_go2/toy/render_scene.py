@@ -24,14 +24,26 @@ HEAD_BOX_CENTRE = (0.238, 0.0, 0.0)
 
 
 class HeightField(NamedTuple):
-    """Ground heights ``heights[i, j]`` at world ``(origin[0] + i * horizontal_scale, origin[1] + j * scale)``."""
+    """Ground heights ``heights[i, j]``: the flat top of the column (cell) centred at world
+    ``(origin[0] + i * horizontal_scale, origin[1] + j * horizontal_scale)``, as go2-toy's riser model has it."""
 
     heights: np.ndarray
     horizontal_scale: float
     origin: Tuple[float, float] = (0.0, 0.0)
 
+    def _index(self, x: np.ndarray, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        h = self.heights
+        i = np.floor((np.asarray(x, dtype=np.float64) - self.origin[0]) / self.horizontal_scale + 0.5)
+        j = np.floor((np.asarray(y, dtype=np.float64) - self.origin[1]) / self.horizontal_scale + 0.5)
+        return np.clip(i, 0, h.shape[0] - 1).astype(int), np.clip(j, 0, h.shape[1] - 1).astype(int)
+
     def height_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Bilinear height at world ``x, y`` (clamped at the field's border)."""
+        """Column top under world ``x, y`` (piecewise constant, clamped at the field's border)."""
+        i, j = self._index(x, y)
+        return np.asarray(self.heights, dtype=np.float64)[i, j]
+
+    def smooth_height_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Bilinear height through the cell centres at world ``x, y`` (clamped): the far ground and the camera."""
         h = np.asarray(self.heights, dtype=np.float64)
         fx = np.clip((np.asarray(x, dtype=np.float64) - self.origin[0]) / self.horizontal_scale, 0, h.shape[0] - 1)
         fy = np.clip((np.asarray(y, dtype=np.float64) - self.origin[1]) / self.horizontal_scale, 0, h.shape[1] - 1)
@@ -43,11 +55,77 @@ class HeightField(NamedTuple):
                 + tx * ty * h[i1, j1])
 
 
-def ground_height(terrain: Optional[HeightField], x: Any, y: Any) -> np.ndarray:
+def ground_height(terrain: Optional[HeightField], x: Any, y: Any, smooth: bool = False) -> np.ndarray:
+    """Ground z at world ``x, y``: 0 without a terrain, else the column top (``smooth``: bilinear)."""
     x = np.asarray(x, dtype=np.float64)
     if terrain is None:
         return np.zeros_like(x)
-    return terrain.height_at(x, np.asarray(y, dtype=np.float64))
+    lookup = terrain.smooth_height_at if smooth else terrain.height_at
+    return lookup(x, np.asarray(y, dtype=np.float64))
+
+
+class ColumnGround(NamedTuple):
+    """The ground near the robot as flat-topped columns: tread tops and vertical risers, so stairs and obstacles
+    are drawn as they are simulated (not as ramps)."""
+
+    quads: np.ndarray
+    """[Q, 4, 3] world corners: tops (equal heights in one row of one checker tile merged), then risers."""
+    parity: np.ndarray
+    """[Q] checker parity of each quad's tile (0 / 1)."""
+    riser: np.ndarray
+    """[Q] True for a vertical face."""
+    tiles: np.ndarray
+    """[T, 2] integer (ix, iy) of the checker tiles covered here (the far ground skips them)."""
+
+
+def column_ground(terrain: HeightField, centre_xy: Sequence[float], half_extent: float,
+                  tile: float = TILE_SIZE) -> ColumnGround:
+    """Cells of ``terrain`` whose centres lie in the checker tiles within ``half_extent`` of ``centre_xy``."""
+    h, hs = np.asarray(terrain.heights, dtype=np.float64), float(terrain.horizontal_scale)
+    lo_tile = np.floor((np.asarray(centre_xy, dtype=np.float64) - half_extent) / tile).astype(int)
+    hi_tile = np.floor((np.asarray(centre_xy, dtype=np.float64) + half_extent) / tile).astype(int)
+    first = np.ceil((lo_tile * tile - np.asarray(terrain.origin)) / hs - 1e-9).astype(int)
+    last = np.ceil(((hi_tile + 1) * tile - np.asarray(terrain.origin)) / hs - 1e-9).astype(int) - 1
+    first, last = np.maximum(first, 0), np.minimum(last, np.asarray(h.shape) - 1)
+    empty = ColumnGround(np.zeros((0, 4, 3)), np.zeros(0, int), np.zeros(0, bool), np.zeros((0, 2), int))
+    if (last < first).any():
+        return empty
+    grid = h[first[0]:last[0] + 1, first[1]:last[1] + 1]
+    xc = terrain.origin[0] + np.arange(first[0], last[0] + 1) * hs
+    yc = terrain.origin[1] + np.arange(first[1], last[1] + 1) * hs
+    ti, tj = np.floor(xc / tile + 1e-9).astype(int), np.floor(yc / tile + 1e-9).astype(int)
+    rows, cols = grid.shape
+    # tops: runs along y of equal height inside one checker tile
+    starts = np.ones_like(grid, dtype=bool)
+    starts[:, 1:] = (grid[:, 1:] != grid[:, :-1]) | (tj[1:] != tj[:-1])[None]
+    begin = np.flatnonzero(starts.ravel())
+    end = np.append(begin[1:], rows * cols) - 1
+    r, c0, c1 = begin // cols, begin % cols, end % cols
+    x0, x1, y0, y1, z = xc[r] - hs / 2, xc[r] + hs / 2, yc[c0] - hs / 2, yc[c1] + hs / 2, grid[r, c0]
+    tops = np.stack([np.stack(p, -1) for p in ((x0, y0, z), (x1, y0, z), (x1, y1, z), (x0, y1, z))], axis=1)
+    quads, parity = [tops], [(ti[r] + tj[c0]) % 2]
+    for axis in (0, 1):  # risers between neighbours along x (axis 0), then along y
+        g = grid if axis == 0 else grid.T
+        a, b = g[:-1], g[1:]
+        active = a != b
+        same = np.zeros_like(active)
+        same[:, 1:] = active[:, 1:] & active[:, :-1] & (a[:, 1:] == a[:, :-1]) & (b[:, 1:] == b[:, :-1])
+        begin = np.flatnonzero((active & ~same).ravel())
+        stop = np.flatnonzero((active & ~np.concatenate([same[:, 1:], np.zeros_like(same[:, :1])], 1)).ravel())
+        k, s0, s1 = begin // g.shape[1], begin % g.shape[1], stop % g.shape[1]
+        along, across = (xc, yc) if axis == 0 else (yc, xc)
+        at = along[k] + hs / 2
+        w0, w1 = across[s0] - hs / 2, across[s1] + hs / 2
+        za, zb = a[k, s0], b[k, s0]
+        corners = ((at, w0, za), (at, w1, za), (at, w1, zb), (at, w0, zb))
+        if axis == 1:
+            corners = tuple((q[1], q[0], q[2]) for q in corners)
+        quads.append(np.stack([np.stack(p, -1) for p in corners], axis=1))
+        owner = (ti[k] + tj[s0]) % 2 if axis == 0 else (ti[s0] + tj[k]) % 2
+        parity.append(owner)
+    flags = [np.zeros(len(tops), bool)] + [np.ones(len(q), bool) for q in quads[1:]]
+    covered = np.stack(np.meshgrid(np.unique(ti), np.unique(tj), indexing="ij"), -1).reshape(-1, 2)
+    return ColumnGround(np.concatenate(quads), np.concatenate(parity).astype(int), np.concatenate(flags), covered)
 
 
 # -- geometry (pure) -----------------------------------------------------------------------------------------

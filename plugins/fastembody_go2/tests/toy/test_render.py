@@ -14,7 +14,7 @@ from fastembody_go2 import robot
 from fastembody_go2.toy.config import Go2ToyParams
 from fastembody_go2.toy.env import Go2ToyEnv
 from fastembody_go2.toy.render import SoftwareRenderer
-from fastembody_go2.toy.render_scene import HeightField, robot_points, scene_from_env
+from fastembody_go2.toy.render_scene import HeightField, column_ground, robot_points, scene_from_env
 
 
 def make(num_envs=2, seed=0):
@@ -124,13 +124,35 @@ def test_every_env_renders_and_a_bad_env_id_is_an_env_error(standing):
 
 def test_height_field_ground():
     field = HeightField(np.array([[0.0, 1.0], [2.0, 3.0]]), horizontal_scale=0.5, origin=(1.0, 1.0))
-    assert field.height_at(np.array([1.0, 1.5, 1.25, 9.0]), np.array([1.0, 1.5, 1.25, 1.0])).tolist() == \
-        [0.0, 3.0, 1.5, 2.0]
+    # column tops (go2-toy's riser model): cell (i, j) spans +-0.25 m around its centre
+    assert field.height_at(np.array([1.0, 1.5, 1.2, 1.3, 9.0]), np.array([1.0, 1.5, 1.2, 1.2, 1.0])).tolist() == \
+        [0.0, 3.0, 0.0, 2.0, 2.0]
+    assert field.smooth_height_at(np.array([1.25, 9.0]), np.array([1.25, 1.0])).tolist() == [1.5, 2.0]
     env = make(num_envs=1)
     flat = SoftwareRenderer().render(scene_from_env(env, 0), 320, 240)
     ripples = np.sin(np.arange(40)[:, None] * 0.7) * np.cos(np.arange(40)[None] * 0.5) * 0.1
     rough = SoftwareRenderer(terrain=HeightField(ripples, 0.25, (-5.0, -5.0))).render(scene_from_env(env, 0), 320, 240)
     assert rough.shape == flat.shape and not np.array_equal(rough, flat)
+
+
+def test_stairs_are_drawn_as_treads_and_vertical_risers():
+    # 0.1 m cells centred at 0.05 + 0.1 k; a 0.1 m step up at x = 1.0 and another at x = 1.3 (treads 0.3 m)
+    x = 0.05 + 0.1 * np.arange(40)
+    heights = np.repeat((0.1 * ((x >= 1.0).astype(float) + (x >= 1.3)))[:, None], 40, axis=1)
+    ground = column_ground(HeightField(heights, 0.1, (0.05, 0.05)), (1.0, 2.0), 0.6)
+    risers, tops = ground.quads[ground.riser], ground.quads[~ground.riser]
+    assert np.allclose(risers[..., 0], risers[:, :1, 0])  # vertical: one x per face
+    assert sorted(np.round(risers[:, 0, 0], 6).tolist()) == [1.0, 1.3]
+    for face, (z0, z1) in zip(risers[np.argsort(risers[:, 0, 0])], [(0.0, 0.1), (0.1, 0.2)]):
+        assert sorted({round(z, 6) for z in face[:, 2]}) == [z0, z1]
+        assert np.ptp(face[:, 1]) == pytest.approx(2.0)  # one face across the window: tiles y 1.0..3.0
+    assert np.allclose(tops[..., 2], tops[:, :1, 2])  # tops are flat
+    assert set(np.round(tops[:, 0, 2], 6).tolist()) == {0.0, 0.1, 0.2}
+    # every cell of the window is covered exactly once by a top: 0.1 m x 0.1 m per cell
+    area = np.ptp(tops[..., 0], axis=1) * np.ptp(tops[..., 1], axis=1)
+    assert area.sum() == pytest.approx(ground.tiles.shape[0] * 0.25)
+    flat = column_ground(HeightField(np.zeros((40, 40)), 0.1, (0.05, 0.05)), (2.0, 2.0), 0.6)
+    assert not flat.riser.any() and len(flat.quads) == 5 * len(flat.tiles)  # one merged top per row of a tile
 
 
 def test_missing_matplotlib_is_one_env_error_naming_the_install(monkeypatch):
