@@ -182,6 +182,13 @@ class AlgorithmHandle(abc.ABC):
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore from ``state_dict()``; raise CheckpointError naming both shapes on a mismatch."""
 
+    def load_policy_state(self, state: Dict[str, Any]) -> None:
+        """Optional: restore only what acting needs (``act_inference``, ``export_policy``) from a ``state_dict()``;
+        ``eval``, ``play`` and ``export`` call it, so a policy runs in an env whose other observation groups differ
+        from training (e.g. a flat-ground policy on terrain, where the critic also reads a height scan). The
+        default restores everything (``load_state_dict``)."""
+        self.load_state_dict(state)
+
     def apply_resume_changes(self, changes: Mapping[str, Tuple[Any, Any]]) -> None:
         """Optional: on ``--resume``, called after ``load_state_dict`` with each of this algorithm's params that
         differs from the checkpoint's config (``{"learning_rate": (old, new)}``; the params already hold the new

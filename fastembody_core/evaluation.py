@@ -131,7 +131,7 @@ def load_run(
     payload = load_checkpoint_for(path, experiment, ctx.device, where=str(run_dir / "config.resolved.yaml"))
     env, algorithm = build_env_and_algorithm(experiment, ctx)
     try:
-        algorithm.load_state_dict(payload["algorithm_state"])
+        algorithm.load_policy_state(payload["algorithm_state"])
     except Exception:
         env.close()
         raise

@@ -57,7 +57,7 @@ class _CheckpointPolicy:
         self.path = resolve_checkpoint(run_dir, checkpoint)
         payload = load_checkpoint_for(self.path, experiment, ctx.device)
         self.algorithm = build_algorithm(experiment, env, ctx)
-        self.algorithm.load_state_dict(payload["algorithm_state"])
+        self.algorithm.load_policy_state(payload["algorithm_state"])
         self.algorithm.eval_mode()
         self.algorithm.reset()
 

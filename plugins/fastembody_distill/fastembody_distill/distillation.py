@@ -288,7 +288,8 @@ class Distillation(AlgorithmHandle):
             for group in self.optimizer.param_groups:
                 group["lr"] = self.learning_rate
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    def load_policy_state(self, state: Mapping[str, Any]) -> None:
+        """The student only (what acting and export need)."""
         if state.get("format") != STATE_FORMAT:
             raise CheckpointError(
                 f"distillation: algorithm state format is {state.get('format')!r}, expected {STATE_FORMAT!r}"
@@ -299,6 +300,9 @@ class Distillation(AlgorithmHandle):
             changes = ", ".join(f"{k}: checkpoint {a!r} vs this run {b!r}" for k, (a, b) in diff.items())
             raise CheckpointError(f"distillation student_spec does not match the env/config ({changes})")
         load_module_state(self.student, state["student_state"], "distillation student")
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.load_policy_state(state)
         self.optimizer.load_state_dict(state["optimizer_state"])
         self.learning_rate = float(state["learning_rate"])
         for group in self.optimizer.param_groups:

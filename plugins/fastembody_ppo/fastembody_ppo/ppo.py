@@ -333,20 +333,29 @@ class PPO(AlgorithmHandle):
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT:
-            raise CheckpointError(f"ppo: algorithm state format is {state.get('format')!r}, expected {STATE_FORMAT!r}")
-        for key, own in (("model_spec", self.actor_spec), ("critic_spec", self.critic_spec)):
-            theirs = state[key]
-            diff = {k: (theirs.get(k), v) for k, v in own.items() if theirs.get(k) != v and k not in _INIT_ONLY}
-            if diff:
-                changes = ", ".join(f"{k}: checkpoint {a!r} vs this run {b!r}" for k, (a, b) in diff.items())
-                raise CheckpointError(f"ppo {key} does not match the env/config ({changes})")
+        self._check_state(state, ("model_spec", "critic_spec"))
         load_module_state(self.actor, state["actor_state"], "ppo actor")
         load_module_state(self.critic, state["critic_state"], "ppo critic")
         self.optimizer.load_state_dict(state["optimizer_state"])
         self.learning_rate = float(state["learning_rate"])
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate
+
+    def load_policy_state(self, state: Mapping[str, Any]) -> None:
+        """The actor (and its normaliser) only: the critic's inputs may differ in the env it is played in."""
+        self._check_state(state, ("model_spec",))
+        load_module_state(self.actor, state["actor_state"], "ppo actor")
+
+    def _check_state(self, state: Mapping[str, Any], keys: Tuple[str, ...]) -> None:
+        if state.get("format") != STATE_FORMAT:
+            raise CheckpointError(f"ppo: algorithm state format is {state.get('format')!r}, expected {STATE_FORMAT!r}")
+        owns = {"model_spec": self.actor_spec, "critic_spec": self.critic_spec}
+        for key in keys:
+            theirs, own = state[key], owns[key]
+            diff = {k: (theirs.get(k), v) for k, v in own.items() if theirs.get(k) != v and k not in _INIT_ONLY}
+            if diff:
+                changes = ", ".join(f"{k}: checkpoint {a!r} vs this run {b!r}" for k, (a, b) in diff.items())
+                raise CheckpointError(f"ppo {key} does not match the env/config ({changes})")
 
     def apply_resume_changes(self, changes: Mapping[str, Tuple[Any, Any]]) -> None:
         """A learning rate changed on --resume (or the schedule became fixed) replaces the checkpoint's."""

@@ -152,6 +152,24 @@ def test_loading_a_checkpoint_of_another_env_names_both_shapes(env):
         make_ppo(env).load_state_dict(state)
 
 
+def test_policy_state_loads_where_only_the_critic_inputs_differ(env):
+    """eval / play / export load the actor only: a policy plays in an env whose critic reads other terms."""
+    algo = make_ppo(env, obs_normalization=True)
+    train(algo, env, iterations=2)
+    state = save_load(algo.state_dict())
+    no_critic_group = PointMassEnv(num_envs=64, critic=False)  # critic reads the 4-dim policy group, not 6
+    with pytest.raises(CheckpointError, match=r"critic_spec does not match .*obs_dim: checkpoint 6 vs this run 4"):
+        make_ppo(no_critic_group, obs_normalization=True).load_state_dict(state)
+    player = make_ppo(no_critic_group, obs_normalization=True)
+    player.load_policy_state(state)
+    obs = env.get_observations()
+    torch.testing.assert_close(player.act_inference({"policy": obs["policy"]}), algo.act_inference(obs))
+    other_policy = PointMassEnv(num_envs=4, critic=False)
+    other_policy.observation_shapes = {"policy": (3,)}  # the actor's inputs differ: still refused
+    with pytest.raises(CheckpointError, match=r"model_spec does not match .*obs_dim: checkpoint 4 vs this run 3"):
+        make_ppo(other_policy).load_policy_state(state)
+
+
 def test_compiled_networks_give_the_eager_results_and_plain_state_dict_keys(env):
     if not hasattr(torch, "compile"):
         pytest.skip("torch.compile needs torch >= 2.0")
