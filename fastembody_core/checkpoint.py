@@ -92,6 +92,21 @@ def resolve_checkpoint(run_dir: PathLike, checkpoint: Optional[Union[PathLike, i
     raise CheckpointError(f"checkpoint {checkpoint} not found (looked in ., {run_dir} and {Path(run_dir) / CHECKPOINT_DIR})")
 
 
+def checkpoint_file(value: PathLike, key: str, hint: str = "") -> Path:
+    """The checkpoint file a config value means (``teacher_checkpoint``, ``init_checkpoint``): the file itself, or
+    a run directory's latest. CheckpointError naming ``key`` and the path (plus ``hint``) when there is none."""
+    path = Path(value).expanduser()
+    if path.is_dir():
+        try:
+            return latest_checkpoint(path)
+        except CheckpointError:
+            raise CheckpointError(
+                f"{key}: run directory {path} holds no checkpoint (expected checkpoints/model_<N>.pt)") from None
+    if not path.is_file():
+        raise CheckpointError(f"{key}: checkpoint {path} does not exist{'; ' + hint if hint else ''}")
+    return path
+
+
 def first_non_finite(obj: Any, prefix: str = "") -> Optional[str]:
     """The dotted key of the first floating tensor (or float) in ``obj`` holding NaN/inf, else None."""
     if isinstance(obj, torch.Tensor):

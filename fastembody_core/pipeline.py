@@ -160,6 +160,11 @@ def build_trainer(
 
 def _claim(experiment: ExperimentConfig, run_dir: Optional[Path], resume: bool) -> RunClaim:
     """Rank 0: pick, lock and check the run dir (run_dir.py), then write the resolved config into it."""
+    init_checkpoint = getattr(experiment.trainer.params, "init_checkpoint", None)
+    if init_checkpoint and not resume:  # a missing file is refused before anything is written
+        from .checkpoint import checkpoint_file
+
+        checkpoint_file(init_checkpoint, "trainer.params.init_checkpoint")
     claim = claim_run_dir(experiment, resolve_run_dir(experiment, run_dir, resume), resume)
     try:
         write_resolved(experiment, claim.run_dir)

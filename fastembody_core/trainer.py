@@ -18,6 +18,7 @@ import torch
 
 from .checkpoint import (
     capture_rng_state,
+    checkpoint_file,
     checkpoint_path,
     list_checkpoints,
     load_checkpoint,
@@ -117,7 +118,12 @@ class OnPolicyTrainer(Trainer):
         check_memory(12.0 * steps * envs, f"the trainer's episode statistics ({steps} steps x {envs} envs)",
                      "lower env.params.num_envs or trainer.params.num_steps_per_env", device)
         self.algorithm.setup(self.params.num_steps_per_env)
-        obs = self._resume() if self.ctx.resume else self._start()
+        if self.ctx.resume:
+            obs = self._resume()
+        else:
+            if self.params.init_checkpoint:
+                self._load_init_checkpoint(self.params.init_checkpoint)
+            obs = self._start()
         self.algorithm.train_mode()
         logger = RunLogger(
             self.run_dir if self._writes else None,
@@ -283,6 +289,16 @@ class OnPolicyTrainer(Trainer):
             for _, old in list_checkpoints(self.run_dir)[:-keep]:
                 old.unlink()
         return path
+
+    def _load_init_checkpoint(self, value: str) -> None:
+        path = checkpoint_file(value, "trainer.params.init_checkpoint")
+        payload = load_checkpoint(path, map_location=str(getattr(self.env, "device", "cpu")))
+        if payload["algorithm"] != self.algorithm_name:
+            raise CheckpointError(f"trainer.params.init_checkpoint: {path} was written by algorithm "
+                                  f"{payload['algorithm']!r}, this run uses {self.algorithm_name!r}")
+        self.algorithm.load_state_dict(payload["algorithm_state"])
+        if self.ctx.is_main_process:
+            print(f"Starting from {path} (iteration {payload['iteration']} of that run)", flush=True)
 
     def _resume(self) -> Observations:
         if self.run_dir is None:

@@ -420,3 +420,13 @@ def test_play_onnx_with_a_corrupt_file_or_sidecar(tmp_path, fake, model, sidecar
         onnx.with_name("policy.onnx.json").write_bytes(sidecar)
     line = one_line("play", tmp_path, "--onnx", onnx, "--seconds", "0.2")
     assert re.search(expected, line), line
+
+
+def test_a_missing_init_checkpoint_is_refused_before_anything_is_written(tmp_path, fake):
+    config = fake_experiment(trainer={"init_checkpoint": str(tmp_path / "teacher_run")})
+    with pytest.raises(CheckpointError, match=r"trainer.params.init_checkpoint: checkpoint .*teacher_run does not"):
+        run_experiment(experiment_from_dict(config), run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    first = run_experiment(experiment_from_dict(fake_experiment(max_iterations=2)), run_dir=tmp_path / "first")
+    config["trainer"]["params"]["init_checkpoint"] = first["run_dir"]
+    assert run_experiment(experiment_from_dict(config), run_dir=tmp_path / "run")["iteration"] == 4

@@ -214,3 +214,38 @@ def test_metrics_after_the_checkpoint_are_dropped_on_resume(tmp_path):
     path.write_text("".join(json.dumps({"iteration": i}) + "\n" for i in range(1, 6)) + '{"iteration": 6, "Lo')
     RunLogger(tmp_path, max_iterations=9, start_iteration=4, tensorboard=False, progress=False).close()
     assert [r["iteration"] for r in read_metrics(path)] == [1, 2, 3, 4]
+
+
+def test_init_checkpoint_starts_a_new_run_from_another_runs_weights(tmp_path, capsys):
+    source = make_trainer(tmp_path / "source", max_iterations=3)
+    source.train()
+    capsys.readouterr()
+    warm = make_trainer(tmp_path / "warm", max_iterations=1, init_checkpoint=str(tmp_path / "source"))
+    assert not torch.equal(warm.algorithm.flat_parameters(), source.algorithm.flat_parameters())
+    warm._load_init_checkpoint(str(tmp_path / "source"))  # what train() does first: the run dir's latest
+    assert torch.equal(warm.algorithm.flat_parameters(), source.algorithm.flat_parameters())
+    assert capsys.readouterr().out.strip() == \
+        f"Starting from {tmp_path / 'source' / 'checkpoints' / 'model_3.pt'} (iteration 3 of that run)"
+    summary = make_trainer(tmp_path / "warm2", max_iterations=2,
+                           init_checkpoint=str(tmp_path / "source" / "checkpoints" / "model_2.pt")).train()
+    assert summary["iteration"] == 2  # counted from 0: a new run, not a resume
+    assert [r["iteration"] for r in read_metrics(tmp_path / "warm2" / "metrics.jsonl")] == [1, 2]
+
+
+@pytest.mark.parametrize("where, message", [
+    ("nope.pt", r"trainer.params.init_checkpoint: checkpoint .*nope.pt does not exist"),
+    ("empty_dir", r"trainer.params.init_checkpoint: run directory .*empty_dir holds no checkpoint"),
+])
+def test_init_checkpoint_that_is_not_there_is_a_named_error(tmp_path, where, message):
+    (tmp_path / "empty_dir").mkdir()
+    with pytest.raises(CheckpointError, match=message):
+        make_trainer(tmp_path / "run", max_iterations=1, init_checkpoint=str(tmp_path / where)).train()
+
+
+def test_init_checkpoint_of_another_algorithm_is_refused(tmp_path):
+    make_trainer(tmp_path / "source", max_iterations=1).train()
+    trainer = make_trainer(tmp_path / "run", max_iterations=1, init_checkpoint=str(tmp_path / "source"))
+    trainer.algorithm_name = "ppo"
+    with pytest.raises(CheckpointError, match="init_checkpoint: .* written by algorithm 'fake-algorithm', this run "
+                                              "uses 'ppo'"):
+        trainer.train()

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 
 from fastembody_core import CheckpointError, load_checkpoint
-from fastembody_core.checkpoint import latest_checkpoint
+from fastembody_core.checkpoint import checkpoint_file
 from fastembody_core.nn import SPEC_FORMAT, GaussianActor, load_policy
 
 TEACHER_KEY = "algorithm.params.teacher_checkpoint"
@@ -22,21 +22,9 @@ def resolve_teacher_path(teacher_checkpoint: str) -> Path:
 
     Raises CheckpointError naming the path when there is none.
     """
-    path = Path(teacher_checkpoint).expanduser()
-    if path.is_dir():
-        try:
-            return latest_checkpoint(path)
-        except CheckpointError:
-            raise CheckpointError(
-                f"{TEACHER_KEY}: run directory {path} holds no checkpoint (expected checkpoints/model_<N>.pt)"
-            ) from None
-    if not path.is_file():
-        raise CheckpointError(
-            f"{TEACHER_KEY}: teacher checkpoint {path} does not exist; train a teacher first "
-            f"(fastembody run configs/unitree_go2_ppo.yaml --run-dir runs/teacher) and pass its "
-            f"checkpoints/model_<N>.pt or run directory"
-        )
-    return path
+    return checkpoint_file(teacher_checkpoint, TEACHER_KEY,
+                           "train a teacher first (fastembody run configs/unitree_go2_ppo.yaml --run-dir runs/teacher) "
+                           "and pass its checkpoints/model_<N>.pt or run directory")
 
 
 def read_teacher_state(path: Path) -> Dict[str, Any]:

@@ -8,7 +8,7 @@ from fastembody_distill.teacher import Teacher, read_teacher_state, resolve_teac
 
 
 def test_missing_file_is_a_named_error(tmp_path):
-    with pytest.raises(CheckpointError, match=r"teacher_checkpoint: teacher checkpoint .*nope.pt does not exist"):
+    with pytest.raises(CheckpointError, match=r"teacher_checkpoint: checkpoint .*nope.pt does not exist; train a teacher first"):
         resolve_teacher_path(str(tmp_path / "nope.pt"))
 
 
