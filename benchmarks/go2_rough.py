@@ -15,6 +15,7 @@ on one GPU. Last line: JSON with ``teacher_wall_s``, ``student_wall_s``, ``teach
 ``teacher_flat_tracking_error`` and ``targets_met``.
 
     flock /tmp/fastembody-cpu.lock python benchmarks/go2_rough.py
+    python benchmarks/go2_rough.py --teacher-minutes 60 --student-minutes 30   # what each reaches within its target
     python benchmarks/go2_rough.py --teacher runs/rough_teacher --student-iterations 0   # evaluate an existing teacher
     python benchmarks/go2_rough.py --quick        # smoke run in a few minutes (figures not meaningful)
 """
@@ -23,12 +24,12 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
 from cpu_info import cpu_model
-from fastembody_core import guard_cpu_denormals
+from fastembody_core import guard_cpu_denormals, iteration_callbacks
 from fastembody_core.checkpoint import list_checkpoints
 from fastembody_core.config import load_experiment
 from fastembody_core.evaluation import evaluate_courses, load_run
@@ -45,14 +46,24 @@ TEACHER_SUCCESS, STUDENT_SUCCESS_TOY, STUDENT_SUCCESS_MUJOCO = 0.9, 0.8, 0.7
 
 
 
-def train(config: str, run_dir: Path, overrides: List[str], reuse: bool) -> float:
-    """Train ``config`` into ``run_dir`` (or reuse its checkpoints); the wall time in seconds (0 if reused)."""
+def train(config: str, run_dir: Path, overrides: List[str], reuse: bool,
+          minutes: Optional[float] = None) -> Tuple[float, int]:
+    """Train ``config`` into ``run_dir`` (or reuse its checkpoints), stopping after ``minutes`` of wall time if given
+    (the run's max_iterations otherwise); (wall seconds, iterations trained); (0, its iteration) if reused."""
     if reuse and list_checkpoints(run_dir):
         print(f"reusing {run_dir}", flush=True)
-        return 0.0
+        return 0.0, list_checkpoints(run_dir)[-1][0]
     started = time.time()
-    run_experiment(load_experiment(config, overrides + ["trainer.params.progress=false"]), run_dir=run_dir)
-    return time.time() - started
+
+    def budget(iteration: int, metrics: Any) -> Optional[str]:
+        if minutes is not None and time.time() - started >= minutes * 60:
+            return f"wall budget of {minutes:g} min reached"
+        return None
+
+    with iteration_callbacks(budget):
+        summary = run_experiment(load_experiment(config, overrides + ["trainer.params.progress=false"]),
+                                 run_dir=run_dir)
+    return time.time() - started, int(summary["iteration"])
 
 
 def last_metric(run_dir: Path, key: str) -> Optional[float]:
@@ -87,6 +98,9 @@ def main() -> None:
     parser.add_argument("--teacher", help="an existing teacher run directory (skips training it)")
     parser.add_argument("--teacher-iterations", type=int, help="default: the teacher config's")
     parser.add_argument("--student-iterations", type=int, help="default: the student config's; 0 skips the student")
+    parser.add_argument("--teacher-minutes", type=float, help="stop the teacher after this wall time (e.g. the 60 min "
+                        "target: what it reaches in that time)")
+    parser.add_argument("--student-minutes", type=float, help="stop the student after this wall time")
     parser.add_argument("--num-envs", type=int, help="envs of both runs (default: the configs')")
     parser.add_argument("--episodes", type=int, default=50, help="episodes per course")
     parser.add_argument("--courses", default="all", help=f"comma list of {', '.join(COURSES)}, or all")
@@ -111,11 +125,12 @@ def main() -> None:
         common.append(f"env.params.num_envs={args.num_envs}")
 
     teacher_dir = Path(args.teacher) if args.teacher else out / "teacher"
-    teacher_wall = 0.0
+    teacher_wall, teacher_iterations = 0.0, None
     if not args.teacher:
         extra = [f"trainer.params.max_iterations={args.teacher_iterations}"] if args.teacher_iterations else []
-        teacher_wall = train(args.teacher_config, teacher_dir, common + extra, args.reuse)
-        print(f"teacher: {teacher_wall / 60:.1f} min -> {teacher_dir}", flush=True)
+        teacher_wall, teacher_iterations = train(args.teacher_config, teacher_dir, common + extra, args.reuse,
+                                                 args.teacher_minutes)
+        print(f"teacher: {teacher_wall / 60:.1f} min, {teacher_iterations} iterations -> {teacher_dir}", flush=True)
     level = last_metric(teacher_dir, "Episode/terrain_level")
     teacher = evaluate_courses(teacher_dir, courses, episodes=args.episodes)
     print(f"teacher courses: {json.dumps(success(teacher))}", flush=True)
@@ -123,15 +138,16 @@ def main() -> None:
     print(f"teacher on flat ground: tracking error {flat['tracking_error']:.3f} m/s, falls "
           f"{100 * flat['fall_rate']:.1f} %", flush=True)
 
-    student_dir, student_wall = out / "student", 0.0
+    student_dir, student_wall, student_iterations = out / "student", 0.0, None
     student_toy: Dict[str, Any] = {"courses": {}}
     student_mujoco: Dict[str, Any] = {"courses": {}}
     if args.student_iterations != 0:
         extra = [f"algorithm.params.teacher_checkpoint={teacher_dir}"]
         if args.student_iterations:
             extra.append(f"trainer.params.max_iterations={args.student_iterations}")
-        student_wall = train(args.student_config, student_dir, common + extra, args.reuse)
-        print(f"student: {student_wall / 60:.1f} min -> {student_dir}", flush=True)
+        student_wall, student_iterations = train(args.student_config, student_dir, common + extra, args.reuse,
+                                                 args.student_minutes)
+        print(f"student: {student_wall / 60:.1f} min, {student_iterations} iterations -> {student_dir}", flush=True)
         student_toy = evaluate_courses(student_dir, courses, episodes=args.episodes)
         student_mujoco = evaluate_courses(student_dir, courses, episodes=args.episodes, env_name="go2-mujoco")
 
@@ -146,8 +162,8 @@ def main() -> None:
         target = (f">= {TEACHER_SUCCESS:.0%} / {STUDENT_SUCCESS_TOY:.0%} / {STUDENT_SUCCESS_MUJOCO:.0%}"
                   if name in TARGET_COURSES else "reported")
         print(f"{name:<26} {text[0]:>12} {text[1]:>12} {text[2]:>15}  {target}")
-    print(f"teacher {teacher_wall / 60:.1f} min (target <= {TEACHER_MINUTES:.0f}), student {student_wall / 60:.1f} min "
-          f"(<= {STUDENT_MINUTES:.0f}); mean terrain level at the end {level}; teacher on flat ground "
+    print(f"teacher {teacher_wall / 60:.1f} min, {teacher_iterations} it (target <= {TEACHER_MINUTES:.0f} min), student "
+          f"{student_wall / 60:.1f} min, {student_iterations} it (<= {STUDENT_MINUTES:.0f}); mean terrain level at the end {level}; teacher on flat ground "
           f"{flat['tracking_error']:.3f} m/s, {100 * flat['fall_rate']:.1f} % falls; "
           f"anchor: legged_gym ANYmal rough ~20 min on one GPU")
 
@@ -165,7 +181,8 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "go2_rough", "cpu": cpu_model(), "threads": torch.get_num_threads(), "seed": args.seed,
         "episodes_per_course": args.episodes, "teacher_wall_s": round(teacher_wall, 1),
-        "student_wall_s": round(student_wall, 1), "teacher_success": success(teacher),
+        "teacher_iterations": teacher_iterations, "student_wall_s": round(student_wall, 1),
+        "student_iterations": student_iterations, "teacher_success": success(teacher),
         "student_success_toy": success(student_toy) if student_toy["courses"] else {},
         "student_success_mujoco": success(student_mujoco) if student_mujoco["courses"] else {},
         "terrain_level_mean": level, "teacher_flat_tracking_error": flat["tracking_error"],

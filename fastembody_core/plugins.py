@@ -122,6 +122,8 @@ class Registry:
         self._plugins: Dict[str, PluginInfo] = {}
         self._modules: Dict[str, Any] = {}
         self._tables: Dict[str, Dict[str, Registration]] = {k: {} for k in KINDS}
+        self._conflicts: Dict[Tuple[str, str], List[Registration]] = {}
+        """(kind, name) -> every registration of a name claimed more than once: refused until one is removed."""
 
     # -- loading -------------------------------------------------------------------------------------
     def _ensure_loaded(self) -> None:
@@ -155,20 +157,23 @@ class Registry:
     def _add(self, module: Any, info: PluginInfo) -> None:
         try:
             self.pm.register(module, name=info.name)
-            self.pm.check_pending()
         except (pluggy.PluginValidationError, ValueError) as exc:
             if self.pm.is_registered(module):
                 self.pm.unregister(module)
-            msg = str(exc)
-            unknown = [h for h in dir(module) if h.startswith("register") and h not in _HOOK_OF_KIND.values()]
-            if unknown:
-                near = difflib.get_close_matches(unknown[0], list(_HOOK_OF_KIND.values()), n=1)
-                msg = f"unknown hook {unknown[0]!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
             if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
-                raise PluginError(f"plugin {info.name}: {msg}") from exc
-            self._fail(info, msg)
+                raise PluginError(f"plugin {info.name}: {exc}") from exc
+            self._fail(info, str(exc))
             return
-        info.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
+        callers = self.pm.get_hookcallers(module) or []
+        unknown = sorted(h.name for h in callers if not h.has_spec())
+        info.hooks = sorted(h.name for h in callers if h.has_spec())
+        if unknown:  # a misspelled hook fails alone; the plugin's other hooks still register
+            near = difflib.get_close_matches(unknown[0], list(_HOOK_OF_KIND.values()), n=1)
+            msg = f"unknown hook {unknown[0]!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+            if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
+                self.pm.unregister(module)
+                raise PluginError(f"plugin {info.name}: {msg}")
+            self._fail(info, msg + (f"; its other hooks ({', '.join(info.hooks)}) are loaded" if info.hooks else ""))
         new: List[Registration] = []
         try:
             for kind in KINDS:
@@ -184,11 +189,39 @@ class Registry:
                 raise
             self._fail(info, f"registration failed: {type(exc).__name__}: {exc}")
             return
-        for reg in new:
-            self._tables[reg.kind][reg.name] = reg
-            info.registered.setdefault(reg.kind, []).append(reg.name)
         self._plugins[info.name] = info
         self._modules[info.name] = module
+        for reg in new:
+            info.registered.setdefault(reg.kind, []).append(reg.name)
+            key = (reg.kind, reg.name)
+            previous = self._tables[reg.kind].pop(reg.name, None)
+            if key not in self._conflicts and previous is None:
+                self._tables[reg.kind][reg.name] = reg
+                continue
+            self._conflicts.setdefault(key, [previous] if previous is not None else []).append(reg)
+            self._mark_conflict(*key)
+
+    def _mark_conflict(self, kind: str, name: str) -> None:
+        """Every claimant of ``name`` gets status error naming the others; the name is withheld, the rest works."""
+        claimants = [r.plugin for r in self._conflicts[(kind, name)]]
+        for plugin in dict.fromkeys(claimants):
+            info = self._plugins.get(plugin)
+            others = [p for p in dict.fromkeys(claimants) if p != plugin]
+            if info is None:
+                continue
+            line = (f"{_SINGULAR[kind]} {name!r} is also registered by {' and '.join(others)}" if others else
+                    f"{_SINGULAR[kind]} {name!r} is registered twice") + ": uninstall one (its other names work)"
+            info.status = "error"
+            info.error = line if not info.error else f"{info.error}; {line}"
+        if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
+            raise PluginError(self._conflict_line(kind, name))
+        warnings.warn(self._conflict_line(kind, name) + "; the other names load", PluginWarning, stacklevel=4)
+
+    def _conflict_line(self, kind: str, name: str) -> str:
+        claimants = list(dict.fromkeys(r.plugin for r in self._conflicts[(kind, name)]))
+        if len(claimants) == 1:
+            return f"{_SINGULAR[kind]} {name!r} is registered twice by {claimants[0]}; fix that plugin"
+        return f"{_SINGULAR[kind]} {name!r} is registered by both {' and '.join(claimants)}; uninstall one of them"
 
     def _registrar(self, kind: str, plugin: str, sink: List[Registration]) -> Callable[..., None]:
         def register(
@@ -204,12 +237,6 @@ class Registry:
                 raise PluginError(f"plugin {plugin}: {_SINGULAR[kind]} {name!r} factory is not callable")
             if params is not None and not (isinstance(params, type) and dataclasses.is_dataclass(params)):
                 raise PluginError(f"plugin {plugin}: {_SINGULAR[kind]} {name!r} params must be a dataclass type")
-            previous = self._tables[kind].get(name) or next((r for r in sink if r.kind == kind and r.name == name), None)
-            if previous is not None:
-                raise PluginError(
-                    f"{_SINGULAR[kind]} {name!r} is registered by both {previous.plugin} and {plugin}; "
-                    f"uninstall one of them"
-                )
             sink.append(Registration(kind, name, factory, params, description, preload, plugin))
 
         return register
@@ -233,6 +260,15 @@ class Registry:
         for kind in KINDS:
             for reg_name in [n for n, r in self._tables[kind].items() if r.plugin == name]:
                 del self._tables[kind][reg_name]
+        for (kind, reg_name), claims in list(self._conflicts.items()):
+            left = [r for r in claims if r.plugin != name]
+            if len(left) == len(claims):
+                continue
+            del self._conflicts[(kind, reg_name)]
+            if len(left) == 1:  # the collision is over: the remaining claimant has its name back
+                self._tables[kind][reg_name] = left[0]
+            elif left:
+                self._conflicts[(kind, reg_name)] = left
         del info
 
     # -- queries -------------------------------------------------------------------------------------
@@ -247,6 +283,9 @@ class Registry:
     def get(self, kind: str, name: str, source: Optional[str] = None) -> Registration:
         """The registration for ``name``, or a PluginError listing what is installed and what provides it."""
         table = self.table(kind)
+        where = f"{source}: " if source else ""
+        if (kind, name) in self._conflicts:
+            raise PluginError(f"{where}{self._conflict_line(kind, name)}")
         if name in table:
             return table[name]
         for reg in table.values():
@@ -261,7 +300,6 @@ class Registry:
             near = difflib.get_close_matches(name, list(table), n=1)
             if near:
                 hint = f"; did you mean {near[0]!r}?"
-        where = f"{source}: " if source else ""
         raise PluginError(f"{where}unknown {_SINGULAR[kind]} {name!r} (installed: {installed}){hint}")
 
 

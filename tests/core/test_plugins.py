@@ -1,12 +1,17 @@
 """Plugin discovery: in-process plugins, broken plugins, clashes, misspelled hooks, lazy loading."""
+import json
+import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
 from fastembody_core import PluginError, hookimpl, plugins
 from fastembody_core.plugins import PluginWarning, Registry
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class EnvPlugin:
@@ -15,16 +20,21 @@ class EnvPlugin:
         register("fake-env", lambda p, c: None, description="a fake env")
 
 
-class ClashPlugin:
+class ClashAndMorePlugin:
     @hookimpl
     def register_envs(self, register):
         register("fake-env", lambda p, c: None, description="same name")
+        register("other-env", lambda p, c: None, description="no clash")
 
 
 class MisspelledPlugin:
     @hookimpl
     def register_env(self, register):  # missing "s"
         register("never", lambda p, c: None)
+
+    @hookimpl
+    def register_algorithms(self, register):
+        register("still-here", lambda s, p, c: None)
 
 
 class FakeDist:
@@ -64,18 +74,40 @@ def test_in_process_register_and_unregister(registry, register_plugin):
         registry.get("envs", "fake-env")
 
 
-def test_same_name_from_two_plugins_names_both(registry, register_plugin):
+def test_a_collision_withholds_only_that_name_and_names_both_claimants(registry, register_plugin):
     register_plugin(EnvPlugin(), "dist-one")
-    with pytest.raises(PluginError, match=r"env 'fake-env' is registered by both dist-one and dist-two"):
-        register_plugin(ClashPlugin(), "dist-two")
+    with pytest.warns(PluginWarning, match=r"env 'fake-env' is registered by both dist-one and dist-two; uninstall"):
+        register_plugin(ClashAndMorePlugin(), "dist-two")
+    with pytest.raises(PluginError, match=r"env 'fake-env' is registered by both dist-one and dist-two; uninstall "
+                                          r"one of them"):
+        registry.get("envs", "fake-env")
+    assert registry.get("envs", "other-env").plugin == "dist-two"  # the rest of both plugins keeps working
+    infos = {p.name: p for p in registry.plugins()}
+    assert infos["dist-one"].status == "error" and "'fake-env' is also registered by dist-two" in infos["dist-one"].error
+    assert infos["dist-two"].status == "error" and "'fake-env' is also registered by dist-one" in infos["dist-two"].error
+    assert infos["fastembody-core"].status == "ok"
+    registry.unregister_plugin("dist-one")  # the collision is over: the remaining claimant gets its name back
+    assert registry.get("envs", "fake-env").plugin == "dist-two"
 
 
-def test_misspelled_hook_is_reported_and_others_keep_working(registry, register_plugin):
+def test_misspelled_hook_fails_alone_and_the_plugins_other_hooks_load(registry, register_plugin):
     register_plugin(EnvPlugin(), "env-plugin")
-    with pytest.warns(PluginWarning, match=r"misspelled.*unknown hook 'register_env'.*did you mean 'register_envs'"):
+    with pytest.warns(PluginWarning, match=r"misspelled.*unknown hook 'register_env' \(did you mean 'register_envs'"
+                                           r"\?\); its other hooks \(register_algorithms\) are loaded"):
         info = registry.register_plugin(MisspelledPlugin(), name="misspelled")
     assert info.status == "error"
     assert registry.get("envs", "fake-env")
+    assert registry.get("algorithms", "still-here").plugin == "misspelled"
+    with pytest.raises(PluginError, match="unknown env 'never'"):
+        registry.get("envs", "never")
+    register_plugin(EnvPluginTwo(), "later")  # the unknown hook left pending in pluggy never blocks a later plugin
+    assert registry.get("envs", "second-env").plugin == "later"
+
+
+class EnvPluginTwo:
+    @hookimpl
+    def register_envs(self, register):
+        register("second-env", lambda p, c: None)
 
 
 def test_broken_entry_point_warns_and_others_load(monkeypatch):
@@ -131,3 +163,42 @@ def test_listing_plugins_stays_torch_free():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, "a plugin module imports torch at import time"
+
+
+def _install(site, dist, module, source):
+    """A package as pip leaves it in a site dir: the module and a dist-info with an entry point of ours."""
+    (site / f"{module}.py").write_text(source)
+    info = site / f"{dist}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[fastembody]\n{module} = {module}\n")
+
+
+def test_installed_colliding_and_broken_plugins_leave_the_cli_working(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    _install(site, "go2-impostor", "go2_impostor", "from fastembody_core import hookimpl\n\n@hookimpl\n"
+             "def register_envs(register):\n    register('go2-toy', lambda p, c: None)\n"
+             "    register('impostor-env', lambda p, c: None)\n")
+    _install(site, "broken-thing", "broken_thing", "import sim_sdk_that_is_not_there\n")
+    env = dict(os.environ, PYTHONPATH=str(site))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "fastembody_core", *args], capture_output=True, text=True,
+                              env=env, timeout=120)
+
+    listing = cli("plugins", "--json")
+    assert listing.returncode == 0, listing.stderr
+    data = {p["name"]: p for p in json.loads(listing.stdout)}
+    assert data["go2-impostor"]["status"] == "error" and "also registered by fastembody-go2" in \
+        data["go2-impostor"]["error"]
+    assert data["fastembody-go2"]["status"] == "error" and "also registered by go2-impostor" in \
+        data["fastembody-go2"]["error"]
+    assert data["broken-thing"]["status"] == "error" and "sim_sdk_that_is_not_there" in data["broken-thing"]["error"]
+    envs = cli("list", "envs")
+    assert envs.returncode == 0 and "go2-mujoco" in envs.stdout and "impostor-env" in envs.stdout, envs.stderr
+    run = cli("run", str(ROOT / "configs" / "go2_toy_quick.yaml"), "--set", "trainer.params.max_iterations=1")
+    errors = [line for line in run.stderr.splitlines() if line.startswith("Error")]
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert errors == [f"Error: {ROOT / 'configs' / 'go2_toy_quick.yaml'}: env.name: env 'go2-toy' is registered by both "
+                      "fastembody-go2 and go2-impostor; uninstall one of them"], run.stderr
