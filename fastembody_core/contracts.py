@@ -251,13 +251,13 @@ def evaluation_courses(params_cls: Optional[type]) -> Tuple[str, ...]:
     return tuple(names)
 
 
-def obs_group_names(groups: List[str], available: Mapping[str, Any], what: str) -> List[str]:
-    """Check that every name in ``groups`` is an observation group of the env; return them."""
+def obs_group_names(groups: List[str], available: Mapping[str, Any], key: str) -> List[str]:
+    """Check that every name in ``groups`` is an observation group of the env; return them. The ConfigError names
+    ``key``, the algorithm param (e.g. ``critic_obs_groups``); the core adds the file and ``algorithm.params.``."""
     from .errors import ConfigError
 
     missing = [g for g in groups if g not in available]
     if missing:
-        raise ConfigError(
-            f"{what} reads observation group(s) {missing} but the env provides {sorted(available)}"
-        )
+        raise ConfigError(f"observation group(s) {missing} are not provided by the env (it provides "
+                          f"{sorted(available)})", key=key)
     return list(groups)

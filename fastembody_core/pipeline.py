@@ -3,12 +3,13 @@
 Each step is one call; nothing comes back up the path. torch is imported only after the env's preload
 modules (Isaac Gym refuses to load once torch is in the process).
 """
+import contextlib
 import dataclasses
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .config import ExperimentConfig, write_resolved
 from .contracts import AlgorithmHandle, RunContext, Trainer, VectorEnv
@@ -112,12 +113,27 @@ def resolve_run_dir(experiment: ExperimentConfig, run_dir: Optional[Path], resum
     return candidate
 
 
+@contextlib.contextmanager
+def _named_config_errors(experiment: ExperimentConfig, section: str) -> Iterator[None]:
+    """A ConfigError a factory raises (checks that need the EnvSpec live there) gets the config file and the
+    section's key path: ``pointmass.yaml: algorithm.params.critic_obs_groups: ...``."""
+    try:
+        yield
+    except ConfigError as err:
+        if err.source:
+            raise
+        key = err.key or ""
+        if not key.startswith(("env.", "algorithm.", "trainer.")):
+            key = f"{section}.params" + (f".{key}" if key else "")
+        raise ConfigError(err.detail, source=experiment.source or None, key=key) from None
+
+
 def build_env(experiment: ExperimentConfig, ctx: RunContext) -> VectorEnv:
     """Build the env from its registration and validated params; refuse episodes shorter than two steps."""
     registration = get_registry().get("envs", experiment.env.name)
     num_envs = getattr(experiment.env.params, "num_envs", None)
     what = f"building env {experiment.env.name!r}" + (f" with num_envs={num_envs}" if num_envs is not None else "")
-    with memory_guard(what, "lower env.params.num_envs", ctx.device):
+    with memory_guard(what, "lower env.params.num_envs", ctx.device), _named_config_errors(experiment, "env"):
         env = registration.factory(experiment.env.params, ctx)
     length = int(getattr(env, "max_episode_length", 2))
     if length < 2:
@@ -134,7 +150,8 @@ def build_algorithm(experiment: ExperimentConfig, env: VectorEnv, ctx: RunContex
     """Build the algorithm for the env's spec."""
     registration = get_registry().get("algorithms", experiment.algorithm.name)
     with memory_guard(f"building algorithm {experiment.algorithm.name!r}", "lower the network sizes in "
-                      "algorithm.params or env.params.num_envs", ctx.device):
+                      "algorithm.params or env.params.num_envs", ctx.device), \
+            _named_config_errors(experiment, "algorithm"):
         return registration.factory(env.spec(), experiment.algorithm.params, ctx)
 
 

@@ -50,6 +50,9 @@ BAD_SETS = [
     # devices are checked when the config is read
     (POINTMASS, "device=banana", "device: unknown device 'banana'; use cpu, cuda, cuda:N, mps or auto"),
     (POINTMASS, "device=gpu:0", "device: unknown device 'gpu:0'"),
+    # checks a factory makes against the env's spec name the file and the key path too
+    (POINTMASS, "algorithm.params.critic_obs_groups=[privileged]",
+     f"{POINTMASS}: algorithm.params.critic_obs_groups: observation group(s) ['privileged'] are not provided by the env"),
     # a quoted value is cut, never printed whole
     (POINTMASS, "name=" + "x" * 100_000, "name: must be a plain folder name"),
     (POINTMASS, "env.params.num_envs=[" + "1, " * 50_000 + "1]", "expected int, got list [1, 1, 1, 1, 1, 1, ...]"),

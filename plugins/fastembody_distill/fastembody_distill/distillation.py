@@ -64,7 +64,7 @@ class Distillation(AlgorithmHandle):
         self.observation_shapes = dict(env_spec.observation_shapes)
 
         # Student: reads only its own groups; warn when one of them holds a privileged term.
-        groups = obs_group_names(params.student_obs_groups, self.observation_shapes, "distillation.student_obs_groups")
+        groups = obs_group_names(params.student_obs_groups, self.observation_shapes, "student_obs_groups")
         privileged = privileged_terms_read(env_spec, groups)
         if privileged:
             listed = "; ".join(f"group {g!r} contains {terms}" for g, terms in privileged.items())

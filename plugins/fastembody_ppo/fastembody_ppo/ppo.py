@@ -54,11 +54,11 @@ class PPO(AlgorithmHandle):
         shapes = env_spec.observation_shapes
 
         # Observation groups: the critic reads "critic" when the env has it, else the actor's groups.
-        self.actor_obs_groups = obs_group_names(params.actor_obs_groups, shapes, "ppo.actor_obs_groups")
+        self.actor_obs_groups = obs_group_names(params.actor_obs_groups, shapes, "actor_obs_groups")
         critic_groups = list(params.critic_obs_groups)
         if critic_groups == ["critic"] and "critic" not in shapes:
             critic_groups = list(self.actor_obs_groups)
-        self.critic_obs_groups = obs_group_names(critic_groups, shapes, "ppo.critic_obs_groups")
+        self.critic_obs_groups = obs_group_names(critic_groups, shapes, "critic_obs_groups")
         self.shared_obs = self.critic_obs_groups == self.actor_obs_groups
 
         # Networks: Gaussian actor and value critic, each with its own normaliser (and recurrent core).

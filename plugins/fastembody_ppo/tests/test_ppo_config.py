@@ -60,7 +60,8 @@ def test_recurrent_minibatches_must_divide_num_envs():
 
 
 def test_unknown_observation_group_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"reads observation group\(s\) \['height_scan'\]"):
+    with pytest.raises(ConfigError, match=r"^actor_obs_groups: observation group\(s\) \['height_scan'\] are not "
+                                          r"provided by the env"):
         make_ppo_from_spec(actor_obs_groups=["policy", "height_scan"])
 
 
