@@ -64,6 +64,11 @@ def export_torchscript(module: torch.nn.Module, example: Sequence[torch.Tensor],
 def export_onnx(module: torch.nn.Module, example: Sequence[torch.Tensor], path: Path, recurrent: bool) -> Path:
     """``torch.onnx.export`` with the TorchScript-based exporter (works offline; dynamo needs onnxscript),
     opset 17, dynamic batch dimension, inputs ``obs`` [, ``h_in``] and outputs ``actions`` [, ``h_out``]."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:  # torch's own message says only "Module onnx is not installed!"
+        raise FastEmbodyError("ONNX export needs the onnx package: pip install 'fastembody-core[export]' "
+                              "(or --format torchscript, which needs nothing more)")
     inputs, outputs = _io_names(recurrent)
     axes = {"obs": {0: "batch"}, "actions": {0: "batch"}}
     if recurrent:

@@ -7,7 +7,7 @@ import pytest
 import torch
 from core.fakes import FakePlugin, train_fake_run
 
-from fastembody_core import ConfigError
+from fastembody_core import ConfigError, FastEmbodyError
 from fastembody_core.evaluation import load_run
 from fastembody_core.export import export_run
 
@@ -53,6 +53,17 @@ def test_torchscript_matches_torch(run_dir, tmp_path):
     assert not torch.allclose(loaded(obs), policy(obs))
     info = json.loads((tmp_path / "out" / "p.pt.json").read_text())
     assert info["iteration"] == 1 and info["format"] == "torchscript"
+
+
+def test_onnx_without_the_onnx_package_names_the_extra(run_dir, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
+    with pytest.raises(FastEmbodyError, match=r"ONNX export needs the onnx package: pip install "
+                                              r"'fastembody-core\[export\]'"):
+        export_run(run_dir, fmt="onnx")
+    assert not (run_dir / "exported" / "policy.onnx").exists()
 
 
 def test_unknown_format(run_dir):
