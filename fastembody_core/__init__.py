@@ -41,12 +41,17 @@ _LAZY = {
     "MetricLogger": "loggers",
     "obs_group_names": "contracts",
     "check_memory": "resources",
+    # data parallel helpers for algorithms (no-ops in one process)
+    "all_reduce_mean": "distributed",
+    "average_gradients": "distributed",
+    "broadcast_module_states": "distributed",
     # shared networks (fastembody_core.nn: the checkpoint layout of a policy is documented there)
     "EmpiricalNormalizer": "nn",
     "ExportedPolicy": "nn",
     "ExportedRecurrentPolicy": "nn",
     "GaussianActor": "nn",
     "MLPModel": "nn",
+    "SPEC_FORMAT": "nn",
     "build_mlp": "nn",
     "build_model": "nn",
     "build_policy": "nn",

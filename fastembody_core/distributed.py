@@ -12,7 +12,7 @@ torch is imported inside the functions so that ``import fastembody_core`` stays 
 import os
 import sys
 from datetime import timedelta
-from typing import Any, List, Optional
+from typing import Any, Iterable, List, Optional
 
 ENV_VARS = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -96,14 +96,6 @@ def exit_worker(code: int = 0) -> None:
     os._exit(code)
 
 
-def barrier() -> None:
-    """Wait for every rank (no-op in one process)."""
-    if is_distributed():
-        import torch.distributed as dist
-
-        dist.barrier()
-
-
 def all_reduce_mean(tensor: Any) -> Any:
     """Average ``tensor`` over ranks in place and return it (unchanged in one process)."""
     if is_distributed():
@@ -121,6 +113,32 @@ def broadcast(tensor: Any, src: int = 0) -> Any:
 
         dist.broadcast(tensor, src=src)
     return tensor
+
+
+def broadcast_module_states(*modules: Any) -> None:
+    """Copy rank 0's parameters and buffers (normalisers too) into every rank's ``modules`` (no-op in one
+    process): what an algorithm calls once after building its networks under ``--nproc``."""
+    if is_distributed():
+        for module in modules:
+            for tensor in module.state_dict().values():
+                broadcast(tensor, src=0)
+
+
+def average_gradients(parameters: Iterable[Any]) -> None:
+    """Average the gradients of ``parameters`` over ranks in one all-reduce (no-op in one process): what an
+    algorithm calls between ``backward()`` and the optimiser step under ``--nproc``."""
+    if not is_distributed():
+        return
+    import torch
+
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return
+    flat = all_reduce_mean(torch.cat([g.reshape(-1) for g in grads]))
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset: offset + g.numel()].view_as(g))
+        offset += g.numel()
 
 
 def broadcast_object(obj: Any, src: int = 0) -> Any:

@@ -21,10 +21,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fastembody_core import AlgorithmHandle, CheckpointError, ConfigError, EnvSpec, RunContext, TrainingError
-from fastembody_core.contracts import obs_group_names
-from fastembody_core.nn import load_module_state
-from fastembody_core.resources import check_memory
+from fastembody_core import (
+    AlgorithmHandle,
+    CheckpointError,
+    ConfigError,
+    EnvSpec,
+    RunContext,
+    TrainingError,
+    average_gradients,
+    broadcast_module_states,
+    check_memory,
+    load_module_state,
+    obs_group_names,
+)
 
 from .config import DistillationParams
 from .storage import DistillationStorage
@@ -213,21 +222,10 @@ class Distillation(AlgorithmHandle):
 
     # -- data parallel (torch.distributed): no-ops for world_size 1 ------------------------------------
     def _broadcast_parameters(self) -> None:
-        if self.world_size > 1:
-            for tensor in self.student.state_dict().values():
-                torch.distributed.broadcast(tensor, src=0)
+        broadcast_module_states(self.student)
 
     def _reduce_gradients(self) -> None:
-        if self.world_size == 1:
-            return
-        grads = [q.grad for q in self.student.parameters() if q.grad is not None]
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        torch.distributed.all_reduce(flat)
-        flat /= self.world_size
-        offset = 0
-        for g in grads:
-            g.copy_(flat[offset : offset + g.numel()].view_as(g))
-            offset += g.numel()
+        average_gradients(self.student.parameters())
 
     # -- evaluation and deployment ---------------------------------------------------------------------
     @torch.no_grad()

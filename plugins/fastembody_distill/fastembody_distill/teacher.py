@@ -12,7 +12,7 @@ import torch
 
 from fastembody_core import CheckpointError, load_checkpoint
 from fastembody_core.checkpoint import checkpoint_file
-from fastembody_core.nn import SPEC_FORMAT, GaussianActor, load_policy
+from fastembody_core import SPEC_FORMAT, GaussianActor, load_policy
 
 TEACHER_KEY = "algorithm.params.teacher_checkpoint"
 

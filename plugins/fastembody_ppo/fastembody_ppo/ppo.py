@@ -15,6 +15,9 @@ from torch import nn
 
 from fastembody_core import (
     AlgorithmHandle,
+    all_reduce_mean,
+    average_gradients,
+    broadcast_module_states,
     CheckpointError,
     ConfigError,
     EnvSpec,
@@ -250,21 +253,10 @@ class PPO(AlgorithmHandle):
         return list(self.actor.parameters()) + list(self.critic.parameters())
 
     def _broadcast_parameters(self) -> None:
-        if self.world_size > 1:
-            for tensor in chain(self.actor.state_dict().values(), self.critic.state_dict().values()):
-                torch.distributed.broadcast(tensor, src=0)
+        broadcast_module_states(self.actor, self.critic)
 
     def _reduce_gradients(self) -> None:
-        if self.world_size == 1:
-            return
-        grads = [q.grad for q in self._parameters() if q.grad is not None]
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        torch.distributed.all_reduce(flat)
-        flat /= self.world_size
-        offset = 0
-        for g in grads:
-            g.copy_(flat[offset : offset + g.numel()].view_as(g))
-            offset += g.numel()
+        average_gradients(self._parameters())
 
     def _normalize_advantages(self) -> None:
         """Whole-rollout advantage normalisation with the mean/std of all ranks' samples (equal shard sizes)."""
@@ -280,11 +272,7 @@ class PPO(AlgorithmHandle):
         adv.sub_(mean).div_(std + 1e-8)
 
     def _mean_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
-        if self.world_size == 1:
-            return value
-        value = value.clone()
-        torch.distributed.all_reduce(value)
-        return value / self.world_size
+        return value if self.world_size == 1 else all_reduce_mean(value.clone())
 
     # -- evaluation and deployment ---------------------------------------------------------------------
     @torch.no_grad()
