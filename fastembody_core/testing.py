@@ -6,15 +6,28 @@ and on any x86 CPU, in fp32 and in bf16, so such a test is marked ``@pytest.mark
 constant. ``scripts/seed_sweep`` then reruns every learning test with ``FASTEMBODY_TEST_SEED`` and
 ``FASTEMBODY_TEST_PRECISION`` set, across many seeds and both precisions (docs/testing.md).
 
-Torch-free.
+``check_vector_env(env)`` and ``check_algorithm(make_algorithm, env)`` (from :mod:`.contract_checks`, imported on
+first use) check an env or algorithm against the contracts: what a plugin author runs in their own tests.
+
+Torch-free until a check is used.
 """
 import os
+from typing import Any
 
 SEED_VARIABLE = "FASTEMBODY_TEST_SEED"
 PRECISION_VARIABLE = "FASTEMBODY_TEST_PRECISION"
 PRECISIONS = ("fp32", "bf16")
 
-__all__ = ["PRECISIONS", "PRECISION_VARIABLE", "SEED_VARIABLE", "learning_precision", "learning_seed"]
+__all__ = ["PRECISIONS", "PRECISION_VARIABLE", "SEED_VARIABLE", "check_algorithm", "check_vector_env",
+           "learning_precision", "learning_seed"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("check_vector_env", "check_algorithm"):
+        from . import contract_checks
+
+        return getattr(contract_checks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def learning_seed(default: int = 0) -> int:

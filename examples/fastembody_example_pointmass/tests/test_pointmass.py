@@ -8,11 +8,15 @@ import pytest
 import torch
 
 from fastembody_core import EnvError, RunContext, get_registry
-from fastembody_core.testing import learning_precision, learning_seed
+from fastembody_core.testing import check_vector_env, learning_precision, learning_seed
 from fastembody_example_pointmass.config import PointMassParams
 from fastembody_example_pointmass.env import PointMassEnv
 
 CONFIG = Path(__file__).resolve().parents[1] / "fastembody_example_pointmass" / "pointmass_ppo.yaml"
+
+
+def test_env_keeps_the_vector_env_contract():
+    check_vector_env(PointMassEnv(PointMassParams(num_envs=8, episode_length=20), RunContext(seed=1)))
 
 
 def test_env_contract():

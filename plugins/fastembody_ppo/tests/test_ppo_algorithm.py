@@ -6,7 +6,7 @@ import torch
 from ppo_testing import PointMassEnv, make_ppo, train
 
 from fastembody_core import CheckpointError, load_policy
-from fastembody_core.testing import learning_precision
+from fastembody_core.testing import check_algorithm, learning_precision
 
 
 @pytest.mark.learning
@@ -188,3 +188,8 @@ def test_compiled_networks_give_the_eager_results_and_plain_state_dict_keys(env)
     assert len(compiled_rewards) == len(eager_rewards) == 2
     for a, b in zip(compiled.actor.parameters(), eager.actor.parameters()):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("rnn_type", ["none", "gru"])
+def test_ppo_keeps_the_algorithm_contract(env, rnn_type):
+    check_algorithm(lambda: make_ppo(env, obs_normalization=True, rnn_type=rnn_type, rnn_hidden_size=8), env)

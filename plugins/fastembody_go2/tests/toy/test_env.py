@@ -198,3 +198,14 @@ def test_too_many_envs_is_refused_before_allocating(terrain):
     with pytest.raises(ResourceError, match=r"go2-toy with 20000000 envs needs about \d+\.\d GB of memory.*lower "
                                             r"env.params.num_envs"):
         Go2ToyEnv(Go2ToyParams(num_envs=20_000_000, compile=False, terrain={"type": terrain}), RunContext())
+
+
+@pytest.mark.parametrize("terrain", ["flat", "rough"])
+def test_go2_toy_keeps_the_vector_env_contract(terrain):
+    from fastembody_core.testing import check_vector_env
+
+    rough = {"type": "rough", "num_rows": 2, "num_cols": 2, "tile_length": 4.0, "tile_width": 4.0,
+             "platform_size": 1.0, "border_size": 2.0}
+    params = Go2ToyParams(num_envs=8, compile=False, episode_length_s=1.0,
+                          terrain=rough if terrain == "rough" else {"type": "flat"}, height_scan_in_policy=True)
+    check_vector_env(Go2ToyEnv(params))
