@@ -105,28 +105,6 @@ def rotate_inverse(rot: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return (r * v.unsqueeze(-1)).sum(-2)
 
 
-def cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Cross product over the last axis (broadcasting)."""
-    ax, ay, az = a.unbind(-1)
-    bx, by, bz = b.unbind(-1)
-    return torch.stack((ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx), dim=-1)
-
-
-def quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Hamilton product of (w, x, y, z) quaternions."""
-    aw, ax, ay, az = a.unbind(-1)
-    bw, bx, by, bz = b.unbind(-1)
-    return torch.stack(
-        (
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ),
-        dim=-1,
-    )
-
-
 def yaw_quat(yaw: torch.Tensor) -> torch.Tensor:
     """(w, x, y, z) quaternions of rotations by ``yaw`` about +z."""
     half = 0.5 * yaw

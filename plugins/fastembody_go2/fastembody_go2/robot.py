@@ -5,7 +5,6 @@ Every per-joint tuple is in **legged_gym order**: legs FL, FR, RL, RR, each (hip
 the URDF / MuJoCo qpos order. The Unitree SDK and Menagerie's actuators use legs FR, FL, RR, RL: convert with
 :func:`to_sdk_order` / :func:`from_sdk_order` (or the index maps) when exporting or deploying a policy.
 """
-import math
 from typing import Any, Sequence, Tuple
 
 # -- joint names and orders -----------------------------------------------------------------------------
@@ -127,13 +126,3 @@ ANG_VEL_SCALE = 0.25
 DOF_POS_SCALE = 1.0
 DOF_VEL_SCALE = 0.05
 COMMAND_SCALE: Tuple[float, float, float] = (LIN_VEL_SCALE, LIN_VEL_SCALE, ANG_VEL_SCALE)
-
-
-def total_weight() -> float:
-    """m·g of the nominal robot [N]."""
-    return TOTAL_MASS * GRAVITY
-
-
-def wrap_to_pi(angle: float) -> float:
-    """Wrap an angle to [-pi, pi)."""
-    return (angle + math.pi) % (2.0 * math.pi) - math.pi

@@ -40,7 +40,6 @@ from .render_scene import (
     column_ground,
     ground_arrow,
     ground_height,
-    robot_points,
     scene_from_env,
     tracking_camera,
     yaw_of,
