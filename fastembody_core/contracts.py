@@ -13,7 +13,12 @@ torch-free (Isaac Gym must be imported before torch).
 import abc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+try:  # Python >= 3.8
+    from typing import Protocol, runtime_checkable
+except ImportError:  # pragma: no cover
+    from typing_extensions import Protocol, runtime_checkable  # type: ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -119,6 +124,47 @@ class VectorEnv(abc.ABC):
             observation_terms=dict(getattr(self, "observation_terms", {}) or {}),
             privileged_terms=tuple(getattr(self, "privileged_terms", ()) or ()),
         )
+
+
+# -- optional env capabilities: what some commands use beyond VectorEnv (checked with isinstance) ------------
+@runtime_checkable
+class CommandableEnv(Protocol):
+    """An env whose velocity command can be fixed: ``play --command VX,VY,YAW``."""
+
+    def set_command(self, command: Sequence[float]) -> None:
+        """Hold every env's command at ``(vx, vy, yaw_rate)`` [m/s, m/s, rad/s] (body frame) until reset."""
+
+
+@runtime_checkable
+class RenderableEnv(Protocol):
+    """An env that draws frames: ``play --video`` and the run's preview video."""
+
+    def render(self, env_id: int = 0, width: int = 640, height: int = 480) -> Any:
+        """An RGB ``uint8 [height, width, 3]`` array of env ``env_id``; EnvError (one line) when it cannot."""
+
+
+@runtime_checkable
+class VelocityTrackingEnv(Protocol):
+    """An env with a base velocity and a velocity command: ``play`` reports speed and tracking error."""
+
+    base_lin_vel: "torch.Tensor"
+    """``[num_envs, 3]`` base linear velocity, body frame [m/s]."""
+    commands: "torch.Tensor"
+    """``[num_envs, >=3]`` commands (vx, vy, yaw rate, ...), body frame."""
+
+
+DEPLOYMENT_ATTRIBUTES = ("joint_names", "dof_names", "default_joint_pos", "action_scale", "step_dt")
+"""Optional env attributes ``export`` copies into the policy's sidecar JSON when present (plain data or tensors):
+joint order, default pose, the action scale (q* = q0 + scale * a), the control period."""
+
+
+def require_capability(env: Any, capability: type, env_name: str, what: str) -> None:
+    """EnvError naming the env and the missing capability unless ``env`` implements ``capability``."""
+    from .errors import EnvError
+
+    if not isinstance(env, capability):
+        raise EnvError(f"env {env_name!r} does not implement {capability.__name__} "
+                       f"(fastembody_core.contracts), so {what}")
 
 
 class AlgorithmHandle(abc.ABC):

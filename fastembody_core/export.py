@@ -17,6 +17,7 @@ import torch
 
 from . import __version__
 from .checkpoint import atomic_write, to_plain
+from .contracts import DEPLOYMENT_ATTRIBUTES
 from .errors import ConfigError, FastEmbodyError
 from .evaluation import LoadedRun, load_run
 from .resources import writing
@@ -24,7 +25,6 @@ from .resources import writing
 FORMATS = {"onnx": "policy.onnx", "torchscript": "policy.pt"}
 ONNX_OPSET = 17
 TOLERANCE = 1e-4
-ENV_DEPLOYMENT_ATTRIBUTES = ("joint_names", "dof_names", "default_joint_pos", "action_scale", "step_dt")
 
 PathLike = Union[str, Path]
 
@@ -135,7 +135,7 @@ def _sidecar(loaded: LoadedRun, module: torch.nn.Module, fmt: str, path: Path, o
         info["state_shape"] = state_shape
     if fmt == "onnx":
         info["opset"] = ONNX_OPSET
-    for name in ENV_DEPLOYMENT_ATTRIBUTES:
+    for name in DEPLOYMENT_ATTRIBUTES:
         value = getattr(loaded.env, name, None)
         if value is not None:
             info[name] = to_plain(value.tolist() if isinstance(value, torch.Tensor) else value)

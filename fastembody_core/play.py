@@ -5,11 +5,13 @@ run's env params are carried over wherever the other env has a field of the same
 defaults), then ``--set`` overrides apply, and ``num_envs`` becomes 1. The policy is the run's latest (or a
 chosen) checkpoint through ``algorithm.act_inference``, or an exported ONNX file through onnxruntime.
 
-Env hooks play uses when present (all optional):
+Optional env capabilities play uses (protocols in :mod:`.contracts`, checked with ``isinstance``):
 
-* ``env.set_command((vx, vy, yaw_rate))`` fixes the velocity command (``--command``);
-* ``env.base_lin_vel`` and ``env.commands`` (``[N, 3]``, body frame) give speed and tracking-error metrics;
-* ``env.render(env_id=0, width=..., height=...) -> uint8 [H, W, 3]`` gives video frames.
+* :class:`~.contracts.CommandableEnv` (``set_command((vx, vy, yaw_rate))``) fixes the command (``--command``;
+  without it, one line naming the env and the capability);
+* :class:`~.contracts.VelocityTrackingEnv` (``base_lin_vel``, ``commands``) gives speed and tracking error;
+* :class:`~.contracts.RenderableEnv` (``render(env_id=0, width=..., height=...) -> uint8 [H, W, 3]``) gives
+  video frames.
 
 A video is an MP4 (imageio + imageio-ffmpeg) plus a PNG contact sheet of 8 frames; when rendering is not
 possible the metrics are still returned and written next to the requested video path (``<video>.json``).
@@ -24,7 +26,8 @@ import zlib
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .errors import ConfigError, EnvError, FastEmbodyError
+from .contracts import CommandableEnv, RenderableEnv, VelocityTrackingEnv, require_capability
+from .errors import ConfigError, FastEmbodyError
 from .resources import check_memory, writing
 
 PathLike = Union[str, Path]
@@ -270,8 +273,7 @@ def play_run(
         if dropped:
             result["params_not_carried_over"] = ", ".join(dropped)
         if command is not None:
-            if not hasattr(env, "set_command"):
-                raise EnvError(f"env {experiment.env.name!r} has no set_command hook, so --command cannot fix its command")
+            require_capability(env, CommandableEnv, experiment.env.name, "--command cannot fix its command")
             env.set_command(tuple(float(c) for c in command))
             result["command"] = ",".join(f"{c:g}" for c in command)
         steps = max(1, int(math.ceil(seconds / float(env.step_dt))))
@@ -320,8 +322,8 @@ def _rollout(env: Any, policy: Any, steps: int, want_video: bool) -> Tuple[Dict[
         nonlocal video_error
         if not want_video or video_error:
             return
-        if not hasattr(env, "render"):
-            video_error = f"env {type(env).__name__} has no render() method"
+        if not isinstance(env, RenderableEnv):
+            video_error = f"env {type(env).__name__} has no render() method (contracts.RenderableEnv)"
             return
         try:
             frames.append(env.render(env_id=0, width=VIDEO_SIZE[0], height=VIDEO_SIZE[1]))
@@ -335,7 +337,8 @@ def _rollout(env: Any, policy: Any, steps: int, want_video: bool) -> Tuple[Dict[
         done = bool(dones.reshape(-1)[0])
         time_out = bool(extras.get("time_outs", torch.zeros_like(dones)).reshape(-1)[0])
         reward_sum += float(rewards.reshape(-1)[0])
-        lin_vel, commands = getattr(env, "base_lin_vel", None), getattr(env, "commands", None)
+        tracking = isinstance(env, VelocityTrackingEnv)
+        lin_vel, commands = (env.base_lin_vel, env.commands) if tracking else (None, None)
         if lin_vel is not None and not done:
             speeds.append(float(torch.norm(lin_vel[0, :2])))
             if commands is not None:

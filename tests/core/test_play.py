@@ -29,7 +29,8 @@ def test_play_returns_metrics(run_dir):
     assert result["steps"] == 25 and result["seconds"] == pytest.approx(0.5)
     assert result["episodes_ended"] >= 2  # the fake env's episodes last 12 steps
     assert "mean_speed" not in result  # the fake env has no base_lin_vel
-    with pytest.raises(EnvError, match="no set_command hook"):
+    with pytest.raises(EnvError, match=r"^env 'fake-env' does not implement CommandableEnv \(fastembody_core.contracts\), "
+                                       r"so --command cannot fix its command$"):
         play_run(run_dir, command=(0.5, 0.0, 0.0), seconds=0.1)
 
 

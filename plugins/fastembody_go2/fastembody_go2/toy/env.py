@@ -70,6 +70,10 @@ class Go2ToyEnv(VectorEnv):
     """
 
     num_actions = robot.NUM_JOINTS
+    joint_names = robot.JOINT_NAMES
+    """Joint order of actions and joint observations (legged_gym's; export writes it into the sidecar)."""
+    action_scale = robot.ACTION_SCALE
+    """q* = q0 + action_scale * action."""
 
     def __init__(self, params: Go2ToyParams, ctx: Optional[RunContext] = None, terrain: Optional[Terrain] = None,
                  spawn: Optional[SpawnSpec] = None):

@@ -209,3 +209,12 @@ def test_go2_toy_keeps_the_vector_env_contract(terrain):
     params = Go2ToyParams(num_envs=8, compile=False, episode_length_s=1.0,
                           terrain=rough if terrain == "rough" else {"type": "flat"}, height_scan_in_policy=True)
     check_vector_env(Go2ToyEnv(params))
+
+
+def test_go2_toy_declares_the_capabilities_play_and_export_use():
+    from fastembody_core.contracts import DEPLOYMENT_ATTRIBUTES, CommandableEnv, RenderableEnv, VelocityTrackingEnv
+
+    env = make(num_envs=2)
+    assert isinstance(env, CommandableEnv) and isinstance(env, RenderableEnv) and isinstance(env, VelocityTrackingEnv)
+    assert all(getattr(env, name, None) is not None for name in ("joint_names", "default_joint_pos", "action_scale"))
+    assert set(DEPLOYMENT_ATTRIBUTES) >= {"joint_names", "default_joint_pos", "action_scale", "step_dt"}
