@@ -41,6 +41,14 @@ _LAZY = {
     "MetricLogger": "loggers",
     "obs_group_names": "contracts",
     "check_memory": "resources",
+    # params validation (torch-free)
+    "ACTIVATION_NAMES": "validation",
+    "check_fraction": "validation",
+    "check_int": "validation",
+    "check_number": "validation",
+    "check_one_of": "validation",
+    "check_positive": "validation",
+    "check_range": "validation",
     # data parallel helpers for algorithms (no-ops in one process)
     "all_reduce_mean": "distributed",
     "average_gradients": "distributed",

@@ -89,3 +89,10 @@ def test_precision_resolution():
     from fastembody_core.nn import cpu_has_native_bf16
 
     assert resolve_precision("auto", "cpu") is (torch.bfloat16 if cpu_has_native_bf16() else None)
+
+
+def test_the_torch_free_activation_names_are_the_ones_build_mlp_knows():
+    from fastembody_core import ACTIVATION_NAMES
+    from fastembody_core.nn import ACTIVATIONS
+
+    assert tuple(ACTIVATIONS) == ACTIVATION_NAMES

@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from typing import List
 
-from fastembody_core import ConfigError
+from fastembody_core import ACTIVATION_NAMES, ConfigError, check_fraction, check_one_of, check_positive
 
 
 @dataclass
@@ -36,15 +36,13 @@ class A2CParams:
     init_noise_std: float = 1.0
     """Initial action standard deviation."""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # one ConfigError line naming the key; the core adds file and section
         if not self.hidden_dims or any(not isinstance(d, int) or d < 1 for d in self.hidden_dims):
             raise ConfigError(f"must be a non-empty list of positive ints, got {self.hidden_dims!r}", key="hidden_dims")
+        check_one_of(self.activation, "activation", ACTIVATION_NAMES)
         for name in ("learning_rate", "max_grad_norm", "init_noise_std"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"must be > 0, got {getattr(self, name)!r}", key=name)
+            check_positive(getattr(self, name), name)
         for name in ("gamma", "lam"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"must be in [0, 1], got {getattr(self, name)!r}", key=name)
+            check_fraction(getattr(self, name), name)
         for name in ("value_loss_coef", "entropy_coef"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"must be >= 0, got {getattr(self, name)!r}", key=name)
+            check_positive(getattr(self, name), name, allow_zero=True)

@@ -3,14 +3,13 @@
 Defaults follow rsl_rl 5.x's ``Distillation`` (DAgger: the student acts, the teacher labels; MSE on the action
 mean; lr 1e-3; gradient_length 15) and Isaac Lab's distillation example (student std 0.1).
 """
-import math
 from dataclasses import dataclass, field
 from typing import ClassVar, List, Optional, Tuple
 
-from fastembody_core import ConfigError
+from fastembody_core import ACTIVATION_NAMES, ConfigError, check_fraction, check_int, check_one_of, check_positive
 
-ACTIVATIONS = ("elu", "selu", "relu", "lrelu", "tanh", "sigmoid", "gelu", "silu", "identity")
-"""Activation names ``fastembody_core.nn`` understands."""
+ACTIVATIONS = ACTIVATION_NAMES
+"""Activation names ``fastembody_core.build_mlp`` understands."""
 RNN_TYPES = ("none", "gru", "lstm")
 COLLECTIONS = ("student", "teacher", "schedule")
 LOSS_TYPES = ("mse", "huber")
@@ -86,14 +85,12 @@ class DistillationParams:
             raise ConfigError(
                 f"hidden sizes must be a non-empty list of positive integers, got {self.hidden_dims}", key="hidden_dims"
             )
-        _one_of(self, "activation", ACTIVATIONS)
-        _one_of(self, "rnn_type", RNN_TYPES)
-        _one_of(self, "collection", COLLECTIONS)
-        _one_of(self, "loss_type", LOSS_TYPES)
+        for key, allowed in (("activation", ACTIVATIONS), ("rnn_type", RNN_TYPES), ("collection", COLLECTIONS),
+                             ("loss_type", LOSS_TYPES)):
+            check_one_of(getattr(self, key), key, allowed)
         for key in ("history_length", "rnn_hidden_size", "rnn_num_layers", "beta_decay_iterations",
                     "num_learning_epochs", "num_mini_batches", "gradient_length"):
-            if int(getattr(self, key)) < 1:
-                raise ConfigError(f"must be an integer >= 1, got {getattr(self, key)}", key=key)
+            check_int(getattr(self, key), key, 1)
         if self.is_recurrent and self.history_length != 1:
             raise ConfigError(
                 f"a recurrent student (rnn_type={self.rnn_type!r}) keeps its own memory; set history_length to 1 "
@@ -101,15 +98,10 @@ class DistillationParams:
                 key="history_length",
             )
         for key in ("beta_start", "beta_end"):
-            value = getattr(self, key)
-            if not 0.0 <= value <= 1.0:
-                raise ConfigError(f"must be a probability in [0, 1], got {value}", key=key)
-        _positive(self, "learning_rate")
-        _positive(self, "huber_delta")
-        if not (math.isfinite(self.action_noise_std) and self.action_noise_std >= 0.0):
-            raise ConfigError(f"must be a finite number >= 0, got {self.action_noise_std}", key="action_noise_std")
-        if self.max_grad_norm is not None:
-            _positive(self, "max_grad_norm")
+            check_fraction(getattr(self, key), key)
+        for key in ("learning_rate", "huber_delta") + (("max_grad_norm",) if self.max_grad_norm is not None else ()):
+            check_positive(getattr(self, key), key)
+        check_positive(self.action_noise_std, "action_noise_std", allow_zero=True)
 
     @property
     def is_recurrent(self) -> bool:
@@ -123,15 +115,3 @@ class DistillationParams:
             return 0.0
         progress = min(1.0, max(0, iteration) / float(self.beta_decay_iterations))
         return self.beta_start + (self.beta_end - self.beta_start) * progress
-
-
-def _one_of(params: DistillationParams, key: str, allowed: tuple) -> None:
-    value = getattr(params, key)
-    if value not in allowed:
-        raise ConfigError(f"unknown value {value!r}; allowed: {', '.join(allowed)}", key=key)
-
-
-def _positive(params: DistillationParams, key: str) -> None:
-    value = getattr(params, key)
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ConfigError(f"must be a finite number > 0, got {value}", key=key)

@@ -4,9 +4,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple
 
-from fastembody_core import ConfigError
+from fastembody_core import ConfigError, check_positive, check_range
 
-from .checks import check_positive, check_range
 from .task import DEFAULT_REWARD_SCALES, REWARD_TERMS
 from .terrain.course_specs import CourseName
 from .terrain.params import TerrainParams

@@ -2,14 +2,13 @@
 
 Defaults are rsl_rl 5.x's PPO class defaults, which legged_gym and Isaac Lab use for the Go2.
 """
-import math
 from dataclasses import dataclass, field
 from typing import ClassVar, List, Tuple
 
-from fastembody_core import ConfigError
+from fastembody_core import ACTIVATION_NAMES, ConfigError, check_fraction, check_int, check_one_of, check_positive
 
-ACTIVATIONS = ("elu", "selu", "relu", "lrelu", "tanh", "sigmoid", "gelu", "silu", "identity")
-"""Activation names ``fastembody_core.nn`` understands (a test keeps the two lists equal)."""
+ACTIVATIONS = ACTIVATION_NAMES
+"""Activation names ``fastembody_core.build_mlp`` understands."""
 SCHEDULES = ("adaptive", "fixed")
 RNN_TYPES = ("none", "gru", "lstm")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -92,45 +91,22 @@ class PPOParams:
             dims = getattr(self, key)
             if not dims or any(int(d) < 1 for d in dims):
                 raise ConfigError(f"hidden sizes must be a non-empty list of positive integers, got {dims}", key=key)
-        _one_of(self, "activation", ACTIVATIONS)
-        _one_of(self, "init", INITS)
-        _one_of(self, "std_type", STD_TYPES)
-        _one_of(self, "schedule", SCHEDULES)
-        _one_of(self, "rnn_type", RNN_TYPES)
-        _one_of(self, "precision", PRECISIONS)
+        for key, allowed in (("activation", ACTIVATIONS), ("init", INITS), ("std_type", STD_TYPES),
+                             ("schedule", SCHEDULES), ("rnn_type", RNN_TYPES), ("precision", PRECISIONS)):
+            check_one_of(getattr(self, key), key, allowed)
         for key in ("actor_obs_groups", "critic_obs_groups"):
             if not getattr(self, key):
                 raise ConfigError("must name at least one observation group, e.g. [\"policy\"]", key=key)
-        _positive(self, "learning_rate")
-        _positive(self, "clip_param")
-        _positive(self, "init_noise_std")
-        _positive(self, "max_grad_norm")
-        if self.schedule == "adaptive":
-            _positive(self, "desired_kl")
+        for key in ("learning_rate", "clip_param", "init_noise_std", "max_grad_norm") + \
+                (("desired_kl",) if self.schedule == "adaptive" else ()):
+            check_positive(getattr(self, key), key)
         for key in ("num_learning_epochs", "num_mini_batches", "rnn_hidden_size", "rnn_num_layers"):
-            if int(getattr(self, key)) < 1:
-                raise ConfigError(f"must be an integer >= 1, got {getattr(self, key)}", key=key)
+            check_int(getattr(self, key), key, 1)
         for key in ("gamma", "lam"):
-            value = getattr(self, key)
-            if not 0.0 <= value <= 1.0:
-                raise ConfigError(f"must be in [0, 1], got {value}", key=key)
+            check_fraction(getattr(self, key), key)
         for key in ("value_loss_coef", "entropy_coef"):
-            value = getattr(self, key)
-            if not math.isfinite(value) or value < 0.0:
-                raise ConfigError(f"must be a finite number >= 0, got {value}", key=key)
+            check_positive(getattr(self, key), key, allow_zero=True)
 
     @property
     def is_recurrent(self) -> bool:
         return self.rnn_type != "none"
-
-
-def _one_of(params: PPOParams, key: str, allowed: tuple) -> None:
-    value = getattr(params, key)
-    if value not in allowed:
-        raise ConfigError(f"unknown value {value!r}; allowed: {', '.join(allowed)}", key=key)
-
-
-def _positive(params: PPOParams, key: str) -> None:
-    value = getattr(params, key)
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ConfigError(f"must be a finite number > 0, got {value}", key=key)

@@ -7,10 +7,9 @@ envs unchanged; only ``physics`` and the stepping settings differ.
 from dataclasses import dataclass, field
 from typing import Optional
 
-from fastembody_core import ConfigError
+from fastembody_core import ConfigError, check_positive
 
 from .. import robot
-from ..checks import check_positive
 from ..task_params import Go2TaskParams, coerce_block
 
 DRIVERS = ("auto", "rollout", "threads")

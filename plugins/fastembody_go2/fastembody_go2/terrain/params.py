@@ -9,9 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
-from fastembody_core import ConfigError
+from fastembody_core import ConfigError, check_int, check_number
 
-from ..checks import check_int, check_number
 
 TERRAIN_KINDS = ("flat", "rough")
 """``flat``: no height field (every lookup reads 0). ``rough``: the generated grid of tiles."""

@@ -1,8 +1,9 @@
 """Parameters of the go2-toy env (torch-free: configs validate without importing torch)."""
 from dataclasses import dataclass, field
 
+from fastembody_core import check_positive
+
 from .. import robot
-from ..checks import check_positive
 from ..task_params import Go2TaskParams, coerce_block
 
 
