@@ -201,15 +201,30 @@ def eval_(run_dir: Path, episodes: Optional[int], checkpoint: Optional[Path], nu
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), default="onnx", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "bundle"]), default="onnx",
+              show_default=True, help="bundle: a folder for a robot-side runner (policy.onnx, manifest.json, "
+                                      "a self-check recording), verified before it is written.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="Checkpoint (default: latest).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Output file.")
+@click.option("--output", type=click.Path(path_type=Path), help="Output file (a folder for --format bundle).")
 def export(run_dir: Path, fmt: str, checkpoint: Optional[Path], output: Optional[Path]) -> None:
-    """Export the policy (normaliser included) to ONNX or TorchScript."""
+    """Export the policy (normaliser included) to ONNX or TorchScript, or as a deployment bundle."""
     from .export import export_run
 
     path = export_run(run_dir, fmt=fmt, checkpoint=checkpoint, output=output)
     click.echo(f"Exported {fmt}: {path}")
+    if fmt == "bundle":
+        click.echo(f"  check it anywhere (numpy + onnxruntime): fastembody check-bundle {path}")
+
+
+@cli.command("check-bundle")
+@click.argument("bundle", type=click.Path(path_type=Path))
+def check_bundle(bundle: Path) -> None:
+    """Verify a deployment bundle: files, schema, weights hash, I/O, and the recorded self-check."""
+    from .bundle import verify_bundle
+
+    result = verify_bundle(bundle)
+    click.echo(f"{bundle}: ok ({result['steps']} recorded steps x {result['envs']} envs, largest action difference "
+               f"{result['max_abs_diff']:.2g})")
 
 
 @cli.command()

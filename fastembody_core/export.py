@@ -148,8 +148,12 @@ def export_run(
 ) -> Path:
     """Export a run's policy (default: latest checkpoint) to ``RUN_DIR/exported/policy.onnx|pt`` or ``output``;
     returns the written path (a ``<file>.json`` sidecar is written beside it)."""
+    if fmt == "bundle":  # a directory for a robot-side runner (bundle.py)
+        from .bundle import export_bundle
+
+        return export_bundle(run_dir, checkpoint, output)
     if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}", key="format")
+        raise ConfigError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}, bundle", key="format")
     loaded = load_run(run_dir, checkpoint, max_envs=1)
     try:
         module = loaded.algorithm.export_policy().cpu().float().eval()

@@ -259,8 +259,21 @@ class FakeAlgorithm(AlgorithmHandle):
         return torch.cat([p.detach().flatten() for p in self.parameters()] + [self.obs_mean, self.obs_std])
 
 
+class DeployableFakeEnv(FakeEnv):
+    """FakeEnv that describes itself to a robot-side runner (contracts.DeployableEnv)."""
+
+    def deployment_info(self) -> Dict[str, Any]:
+        dim = self.params.obs_dim
+        return {"robot": "fake", "joint_names": list(self.joint_names), "action_scale": 0.5,
+                "observation_terms": {"position": {"dim": dim, "scale": 1.0}, "time": {"dim": 1, "scale": 1.0}}}
+
+
 def make_fake_env(params: FakeEnvParams, ctx: RunContext) -> FakeEnv:
     return FakeEnv(params, ctx)
+
+
+def make_deployable_fake_env(params: FakeEnvParams, ctx: RunContext) -> FakeEnv:
+    return DeployableFakeEnv(params, ctx)
 
 
 def make_fake_algorithm(spec: EnvSpec, params: FakeAlgorithmParams, ctx: RunContext) -> FakeAlgorithm:
@@ -273,6 +286,8 @@ class FakePlugin:
     @hookimpl
     def register_envs(self, register):
         register("fake-env", make_fake_env, params=FakeEnvParams, description="Deterministic test env")
+        register("fake-robot", make_deployable_fake_env, params=FakeEnvParams, description="fake-env with a "
+                 "deployment description")
 
     @hookimpl
     def register_algorithms(self, register):

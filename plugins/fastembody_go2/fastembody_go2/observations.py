@@ -5,18 +5,11 @@ import torch
 
 from . import robot
 from .task import DEFAULT_SCAN_POINTS, HEIGHT_SCAN_TERM, OBSERVATION_NOISE, term_dims
-from .terrain.params import HEIGHT_SCAN_OBS_SCALE
+from .observations_meta import term_scales
 
-OBSERVATION_SCALES: Dict[str, float] = {
-    "base_lin_vel": robot.LIN_VEL_SCALE,
-    "base_ang_vel": robot.ANG_VEL_SCALE,
-    "projected_gravity": 1.0,
-    "joint_pos": robot.DOF_POS_SCALE,
-    "joint_vel": robot.DOF_VEL_SCALE,
-    "actions": 1.0,
-    HEIGHT_SCAN_TERM: HEIGHT_SCAN_OBS_SCALE,
-}
-"""Scalar scales; ``commands`` is scaled per component by robot.COMMAND_SCALE, other privileged terms are raw."""
+OBSERVATION_SCALES: Dict[str, float] = {k: v for k, v in term_scales().items() if isinstance(v, float)}
+"""Scalar scales (:func:`.observations_meta.term_scales`); ``commands`` is scaled per component by
+robot.COMMAND_SCALE, other privileged terms are raw."""
 
 
 class ObservationInputs(NamedTuple):
