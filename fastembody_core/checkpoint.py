@@ -107,6 +107,15 @@ def checkpoint_file(value: PathLike, key: str, hint: str = "") -> Path:
     return path
 
 
+def load_checkpoint_of(path: PathLike, algorithm: str, map_location: Any = "cpu", where: str = "this run") -> Dict[str, Any]:
+    """:func:`load_checkpoint`, then CheckpointError unless algorithm ``algorithm`` wrote it (the one such check of
+    eval, export, play, ``--resume`` and ``init_checkpoint``)."""
+    payload = load_checkpoint(path, map_location=map_location)
+    if payload["algorithm"] != algorithm:
+        raise CheckpointError(f"{path} was written by algorithm {payload['algorithm']!r}, {where} uses {algorithm!r}")
+    return payload
+
+
 def first_non_finite(obj: Any, prefix: str = "") -> Optional[str]:
     """The dotted key of the first floating tensor (or float) in ``obj`` holding NaN/inf, else None."""
     if isinstance(obj, torch.Tensor):

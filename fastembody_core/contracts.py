@@ -59,6 +59,9 @@ class RunContext:
     config: Mapping[str, Any] = field(default_factory=dict)
     """The resolved experiment config as plain data (what ``config.resolved.yaml`` holds)."""
     debug: bool = False
+    render: bool = False
+    """The run will draw frames (``play --video``, the run's preview video): an env may prepare its rendering
+    backend when it is built (go2-mujoco picks MuJoCo's offscreen GL before mujoco is imported)."""
     resume_from: Optional[Path] = None
     """With ``resume``: the checkpoint to continue from (the pipeline picks the newest intact one); None: the
     trainer picks it."""
@@ -151,6 +154,18 @@ class VelocityTrackingEnv(Protocol):
     """``[num_envs, 3]`` base linear velocity, body frame [m/s]."""
     commands: "torch.Tensor"
     """``[num_envs, >=3]`` commands (vx, vy, yaw rate, ...), body frame."""
+
+
+@runtime_checkable
+class DeployableEnv(Protocol):
+    """An env that can describe itself to a robot-side runner: ``export --format bundle`` writes this into the
+    bundle's manifest (under ``"robot"``) beside the policy."""
+
+    def deployment_info(self) -> Dict[str, Any]:
+        """Plain data (JSON types only): joint names in the policy's order and the map to the hardware's order,
+        default pose, PD gains, action scale and clip, control period and decimation, observation clip, and
+        ``observation_terms``: ``{term: {"dim": int, "scale": float | [float], ...}}`` for every term the env's
+        groups name (``EnvSpec.observation_terms``), plus whatever else the robot's runner needs."""
 
 
 DEPLOYMENT_ATTRIBUTES = ("joint_names", "dof_names", "default_joint_pos", "action_scale", "step_dt")
@@ -261,6 +276,15 @@ class Trainer(abc.ABC):
     def train(self) -> Dict[str, Any]:
         """Train to the end (or raise); return a summary (final iteration, mean reward, ...)."""
 
+
+NUM_ENVS_PARAM = "num_envs"
+"""Env count (optional, but expected of batched envs). An env whose params dataclass has an int field ``num_envs``
+lets ``eval`` (``--num-envs``, capped at the episodes asked), ``play`` (1 env) and ``export`` choose how many envs
+to build; the core sets it on the params it validates, never through strings."""
+
+COMPILE_PARAM = "compile"
+"""Compilation switch (optional). An env whose params dataclass has a bool field ``compile`` is built with it off
+for the core's short runs (``play``, course evaluation), where compiling would take longer than the run."""
 
 COURSE_PARAM = "course"
 """Evaluation courses (optional). An env whose params dataclass has a field ``course: Optional[Literal[<names>]]``

@@ -3,13 +3,22 @@ the deterministic policy (``algorithm.act_inference``) for a number of episodes.
 """
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .checkpoint import load_checkpoint, resolve_checkpoint
-from .contracts import COURSE_PARAM, COURSE_SUCCESS_KEY, AlgorithmHandle, RunContext, VectorEnv, evaluation_courses
-from .errors import CheckpointError, ConfigError, EnvError
+from .checkpoint import load_checkpoint_of, resolve_checkpoint
+from .contracts import (
+    COMPILE_PARAM,
+    COURSE_PARAM,
+    COURSE_SUCCESS_KEY,
+    NUM_ENVS_PARAM,
+    AlgorithmHandle,
+    RunContext,
+    VectorEnv,
+    evaluation_courses,
+)
+from .errors import ConfigError, EnvError
 
 PathLike = Union[str, Path]
 
@@ -25,20 +34,18 @@ class LoadedRun:
     algorithm: AlgorithmHandle
     checkpoint: Path
     payload: Dict[str, Any]
+    dropped: List[str] = field(default_factory=list)
+    """Env params of the run that another env (``env_name``) has no field for (see :func:`experiment_for`)."""
 
 
 def _env_num_envs(experiment: Any) -> Optional[int]:
-    value = getattr(getattr(experiment.env, "params", None), "num_envs", None)
+    value = getattr(getattr(experiment.env, "params", None), NUM_ENVS_PARAM, None)
     return value if isinstance(value, int) else None
 
 
 def load_checkpoint_for(path: Path, experiment: Any, device: Any, where: str = "the run") -> Dict[str, Any]:
     """Load checkpoint ``path`` for ``experiment``; CheckpointError if another algorithm wrote it."""
-    payload = load_checkpoint(path, map_location=device)
-    if payload["algorithm"] != experiment.algorithm.name:
-        raise CheckpointError(f"{path} was written by algorithm {payload['algorithm']!r} but {where} uses "
-                              f"{experiment.algorithm.name!r}")
-    return payload
+    return load_checkpoint_of(path, experiment.algorithm.name, map_location=device, where=where)
 
 
 def map_params(data: Any, params_cls: Optional[type]) -> Tuple[Dict[str, Any], List[str]]:
@@ -112,22 +119,25 @@ def load_run(
     max_envs: Optional[int] = None,
     env_name: Optional[str] = None,
     env_params: Optional[Mapping[str, Any]] = None,
+    render: bool = False,
 ) -> LoadedRun:
     """Rebuild a run's env and algorithm (``num_envs`` overrides the env's count; ``max_envs`` caps the
-    configured one when ``num_envs`` is None; ``env_name`` and ``env_params`` as in :func:`experiment_for`) and
-    load ``checkpoint`` (default: the latest) into the algorithm."""
+    configured one when ``num_envs`` is None; ``env_name`` and ``env_params`` as in :func:`experiment_for`;
+    ``render``: frames will be drawn, see ``RunContext.render``) and load ``checkpoint`` (default: the latest)
+    into the algorithm."""
     from .pipeline import build_env_and_algorithm, make_context
 
     run_dir = Path(run_dir)
     env_params = dict(env_params or {})
     if num_envs is not None:
-        env_params["num_envs"] = int(num_envs)
-    experiment, _ = experiment_for(run_dir, env_name, overrides, env_params)
+        env_params[NUM_ENVS_PARAM] = int(num_envs)
+    experiment, dropped = experiment_for(run_dir, env_name, overrides, env_params)
     path = resolve_checkpoint(run_dir, checkpoint)
     configured = _env_num_envs(experiment)
     if num_envs is None and max_envs is not None and configured is not None and configured > max_envs:
-        experiment, _ = experiment_for(run_dir, env_name, overrides, dict(env_params, num_envs=int(max_envs)))
-    ctx = make_context(experiment, run_dir=None, resume=False)
+        experiment, dropped = experiment_for(run_dir, env_name, overrides,
+                                             dict(env_params, **{NUM_ENVS_PARAM: int(max_envs)}))
+    ctx = make_context(experiment, run_dir=None, resume=False, render=render)
     payload = load_checkpoint_for(path, experiment, ctx.device, where=str(run_dir / "config.resolved.yaml"))
     env, algorithm = build_env_and_algorithm(experiment, ctx)
     try:
@@ -136,7 +146,7 @@ def load_run(
         env.close()
         raise
     algorithm.eval_mode()
-    return LoadedRun(run_dir, experiment, ctx, env, algorithm, path, payload)
+    return LoadedRun(run_dir, experiment, ctx, env, algorithm, path, payload, dropped)
 
 
 def run_episodes(env: VectorEnv, algorithm: AlgorithmHandle, episodes: int) -> Dict[str, Any]:
@@ -292,7 +302,7 @@ def evaluate_courses(
     out: Dict[str, Any] = {"run_dir": str(run_dir), "env": name, "courses": {}}
     for course in chosen:
         loaded = load_run(run_dir, checkpoint, overrides, num_envs=episodes, env_name=env_name,
-                          env_params={COURSE_PARAM: course, "compile": False})
+                          env_params={COURSE_PARAM: course, COMPILE_PARAM: False})
         try:
             out["courses"][course] = run_course_episodes(loaded.env, loaded.algorithm)
         finally:

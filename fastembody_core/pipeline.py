@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .config import ExperimentConfig, write_resolved
-from .contracts import AlgorithmHandle, RunContext, Trainer, VectorEnv
+from .contracts import NUM_ENVS_PARAM, AlgorithmHandle, RunContext, Trainer, VectorEnv
 from .errors import CheckpointError, ConfigError, FastEmbodyError
 from .plugins import get_registry, import_preload
 from .resources import memory_guard
@@ -73,7 +73,7 @@ def _distributed_rank() -> Tuple[int, int, int]:
 
 def make_context(
     experiment: ExperimentConfig, run_dir: Optional[Path] = None, resume: bool = False, debug: bool = False,
-    resume_from: Optional[Path] = None,
+    resume_from: Optional[Path] = None, render: bool = False,
 ) -> RunContext:
     """The RunContext every factory receives (device resolved, rank from torchrun's variables)."""
     rank, world, local_rank = _distributed_rank()
@@ -89,6 +89,7 @@ def make_context(
         world_size=world,
         config=experiment.to_dict(),
         debug=debug,
+        render=render,
         resume_from=resume_from,
     )
 
@@ -131,7 +132,7 @@ def _named_config_errors(experiment: ExperimentConfig, section: str) -> Iterator
 def build_env(experiment: ExperimentConfig, ctx: RunContext) -> VectorEnv:
     """Build the env from its registration and validated params; refuse episodes shorter than two steps."""
     registration = get_registry().get("envs", experiment.env.name)
-    num_envs = getattr(experiment.env.params, "num_envs", None)
+    num_envs = getattr(experiment.env.params, NUM_ENVS_PARAM, None)
     what = f"building env {experiment.env.name!r}" + (f" with num_envs={num_envs}" if num_envs is not None else "")
     with memory_guard(what, "lower env.params.num_envs", ctx.device), _named_config_errors(experiment, "env"):
         env = registration.factory(experiment.env.params, ctx)

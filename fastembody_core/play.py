@@ -18,15 +18,20 @@ possible the metrics are still returned and written next to the requested video 
 """
 import json
 import math
-import os
 import struct
-import sys
 import warnings
 import zlib
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .contracts import CommandableEnv, RenderableEnv, VelocityTrackingEnv, require_capability
+from .contracts import (
+    COMPILE_PARAM,
+    NUM_ENVS_PARAM,
+    CommandableEnv,
+    RenderableEnv,
+    VelocityTrackingEnv,
+    require_capability,
+)
 from .errors import ConfigError, FastEmbodyError
 from .resources import check_memory, writing
 
@@ -50,17 +55,11 @@ def parse_command(text: str) -> Tuple[float, float, float]:
 
 
 class _CheckpointPolicy:
-    """``algorithm.act_inference`` of the run's checkpoint."""
+    """``algorithm.act_inference`` of a run's checkpoint (loaded by ``evaluation.load_run``, the one run loader)."""
 
-    def __init__(self, experiment: Any, env: Any, ctx: Any, run_dir: Path, checkpoint: Any):
-        from .checkpoint import resolve_checkpoint
-        from .evaluation import load_checkpoint_for
-        from .pipeline import build_algorithm
-
-        self.path = resolve_checkpoint(run_dir, checkpoint)
-        payload = load_checkpoint_for(self.path, experiment, ctx.device)
-        self.algorithm = build_algorithm(experiment, env, ctx)
-        self.algorithm.load_policy_state(payload["algorithm_state"])
+    def __init__(self, loaded: Any):
+        self.path = loaded.checkpoint
+        self.algorithm = loaded.algorithm
         self.algorithm.eval_mode()
         self.algorithm.reset()
 
@@ -145,40 +144,6 @@ def _read_sidecar(sidecar: Path) -> Dict[str, Any]:
 
 
 # -- video ---------------------------------------------------------------------------------------------------
-MUJOCO_GL_HINT = (
-    "set MUJOCO_GL=egl (GPU or Mesa EGL; apt install libegl1 libgl1) or MUJOCO_GL=osmesa (software; apt install "
-    "libosmesa6) before starting Python; MUJOCO_GL=glfw needs a display"
-)
-"""What to do when MuJoCo cannot render offscreen (shared by every MuJoCo env plugin's messages)."""
-_PROBE = "import mujoco; mujoco.Renderer(mujoco.MjModel.from_xml_string('<mujoco/>'), 8, 8).close()"
-
-
-def prepare_render_backend() -> str:
-    """Choose MuJoCo's offscreen GL backend before mujoco is imported; return "" or why there will be no video.
-
-    MUJOCO_GL defaults to egl on Linux. The backend is tried in a subprocess first: MuJoCo fails already at
-    ``import mujoco`` when the chosen backend's libraries are missing, which would stop the playback itself.
-    """
-    import importlib.util
-    import subprocess
-
-    if importlib.util.find_spec("mujoco") is None:
-        return ""  # not a MuJoCo env: the env's own render() decides
-    if sys.platform.startswith("linux") and "MUJOCO_GL" not in os.environ:
-        os.environ["MUJOCO_GL"] = "egl"
-    backend = os.environ.get("MUJOCO_GL", "<unset>")
-    try:
-        probe = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=120)
-        failed, detail = probe.returncode != 0, (probe.stderr.strip().splitlines() or [""])[-1]
-    except (OSError, subprocess.SubprocessError) as exc:
-        failed, detail = True, f"{type(exc).__name__}: {exc}"
-    if not failed:
-        return ""
-    if "mujoco" not in sys.modules:
-        os.environ["MUJOCO_GL"] = "glfw"  # imports without a display; nothing is rendered in this process
-    return f"cannot render offscreen with MUJOCO_GL={backend} ({' '.join(detail.split())[:160]}); {MUJOCO_GL_HINT}"
-
-
 def write_png(path: Path, image: Any) -> Path:
     """Write an RGB uint8 ``[H, W, 3]`` array as PNG (zlib only, no imaging library needed)."""
     import numpy as np
@@ -248,27 +213,29 @@ def play_run(
     """Run the policy for ``seconds`` in one env and return metrics (see the module docstring)."""
     import torch
 
-    from .evaluation import experiment_for
+    from .evaluation import experiment_for, load_run
     from .pipeline import build_env, make_context, preload_modules
     from .seeding import guard_cpu_denormals, seed_everything
 
     run_dir = Path(run_dir)
-    backend_error = prepare_render_backend() if video is not None else ""
     if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):
         raise ConfigError(f"must be a finite number of seconds in (0, {MAX_SECONDS}], got {seconds}", key="--seconds")
     # one env for a few hundred steps: compiling would take longer than playing
-    experiment, dropped = experiment_for(run_dir, env_name, overrides, {"num_envs": 1, "compile": False})
-    preload_modules(experiment)
-    ctx = make_context(experiment, run_dir=None, resume=False)
-    seed_everything(ctx.seed)
-    if ctx.device == "cpu":
-        guard_cpu_denormals()
-    env = build_env(experiment, ctx)
+    if onnx is not None:
+        experiment, dropped = experiment_for(run_dir, env_name, overrides, {NUM_ENVS_PARAM: 1, COMPILE_PARAM: False})
+        preload_modules(experiment)
+        ctx = make_context(experiment, run_dir=None, resume=False, render=video is not None)
+        seed_everything(ctx.seed)
+        if ctx.device == "cpu":
+            guard_cpu_denormals()
+        env = build_env(experiment, ctx)
+    else:
+        loaded = load_run(run_dir, checkpoint, overrides, num_envs=1, env_name=env_name,
+                          env_params={COMPILE_PARAM: False}, render=video is not None)
+        experiment, env, dropped = loaded.experiment, loaded.env, loaded.dropped
     try:
-        if onnx is not None:
-            policy: Any = _OnnxPolicy(Path(onnx), env.observation_shapes)
-        else:
-            policy = _CheckpointPolicy(experiment, env, ctx, run_dir, checkpoint)
+        policy: Any = _OnnxPolicy(Path(onnx), env.observation_shapes) if onnx is not None else \
+            _CheckpointPolicy(loaded)
         result: Dict[str, Any] = {"env": experiment.env.name, "policy": str(policy.path)}
         if dropped:
             result["params_not_carried_over"] = ", ".join(dropped)
@@ -282,8 +249,6 @@ def play_run(
                          "shorten --seconds")
         with torch.inference_mode():  # an env may render without MuJoCo's GL (e.g. a software renderer): try it
             metrics, frames, video_error = _rollout(env, policy, steps, video is not None)
-        if video_error and backend_error:
-            video_error = backend_error
         result.update(metrics)
     finally:
         env.close()

@@ -22,6 +22,7 @@ from .checkpoint import (
     checkpoint_path,
     list_checkpoints,
     load_checkpoint,
+    load_checkpoint_of,
     newest_intact_checkpoint,
     restore_rng_state,
     save_checkpoint,
@@ -292,10 +293,8 @@ class OnPolicyTrainer(Trainer):
 
     def _load_init_checkpoint(self, value: str) -> None:
         path = checkpoint_file(value, "trainer.params.init_checkpoint")
-        payload = load_checkpoint(path, map_location=str(getattr(self.env, "device", "cpu")))
-        if payload["algorithm"] != self.algorithm_name:
-            raise CheckpointError(f"trainer.params.init_checkpoint: {path} was written by algorithm "
-                                  f"{payload['algorithm']!r}, this run uses {self.algorithm_name!r}")
+        payload = load_checkpoint_of(path, self.algorithm_name, str(getattr(self.env, "device", "cpu")),
+                                     where="this run (trainer.params.init_checkpoint)")
         self.algorithm.load_state_dict(payload["algorithm_state"])
         if self.ctx.is_main_process:
             print(f"Starting from {path} (iteration {payload['iteration']} of that run)", flush=True)
@@ -311,7 +310,7 @@ class OnPolicyTrainer(Trainer):
             path, payload, skipped = newest_intact_checkpoint(self.run_dir, map_location=device)
             for line in skipped:
                 print(f"--resume: skipped {line}", file=sys.stderr, flush=True)
-        if payload["algorithm"] != self.algorithm_name:
+        if payload["algorithm"] != self.algorithm_name:  # newest_intact_checkpoint loaded it already
             raise CheckpointError(
                 f"{path} was written by algorithm {payload['algorithm']!r}, this run uses {self.algorithm_name!r}"
             )

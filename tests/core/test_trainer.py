@@ -246,6 +246,6 @@ def test_init_checkpoint_of_another_algorithm_is_refused(tmp_path):
     make_trainer(tmp_path / "source", max_iterations=1).train()
     trainer = make_trainer(tmp_path / "run", max_iterations=1, init_checkpoint=str(tmp_path / "source"))
     trainer.algorithm_name = "ppo"
-    with pytest.raises(CheckpointError, match="init_checkpoint: .* written by algorithm 'fake-algorithm', this run "
-                                              "uses 'ppo'"):
+    with pytest.raises(CheckpointError, match=r"model_1.pt was written by algorithm 'fake-algorithm', this run "
+                                              r"\(trainer.params.init_checkpoint\) uses 'ppo'"):
         trainer.train()

@@ -11,12 +11,16 @@ def make_go2_toy(params, ctx):
 
 def make_go2_mujoco(params, ctx):
     """Factory of ``go2-mujoco``: ``(Go2MujocoParams, RunContext) -> Go2MujocoEnv`` (needs the mujoco extra)."""
+    from .mujoco.gl import prepare_render_backend
     from .mujoco.model import import_mujoco
 
+    no_frames = prepare_render_backend() if getattr(ctx, "render", False) else ""  # before mujoco is imported
     import_mujoco()  # a missing package is one EnvError naming the extra, before torch or models load
     from .mujoco.env import make_go2_mujoco as make
 
-    return make(params, ctx)
+    env = make(params, ctx)
+    env.render_unavailable = no_frames
+    return env
 
 
 @hookimpl

@@ -24,6 +24,7 @@ import torch
 from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
 
 from .. import robot
+from ..deployment import deployment_info
 from ..compiled import MaybeCompiled
 from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands, sample_initial_pose
 from ..observations import group_dim
@@ -49,6 +50,8 @@ class Go2MujocoEnv(VectorEnv):
     """The go2-mujoco VectorEnv (see the module docstring)."""
 
     joint_names = robot.JOINT_NAMES
+    render_unavailable = ""
+    """Why there will be no frames (set by the factory when MuJoCo's offscreen GL probe failed), else ""."""
     default_joint_pos = robot.DEFAULT_JOINT_POS
     action_scale = robot.ACTION_SCALE
     num_actions = robot.NUM_JOINTS
@@ -351,6 +354,10 @@ class Go2MujocoEnv(VectorEnv):
             return (self._scan or HeightScan(self.params.terrain, self.terrain))(self.state, self.index)
 
     # -- hooks -----------------------------------------------------------------------------------------------
+    def deployment_info(self) -> Dict[str, Any]:
+        """What a robot-side runner needs (joint order and map, gains, scales; ``fastembody_go2.deployment``)."""
+        return deployment_info(self.params, self.scan_points)
+
     def set_command(self, command: Optional[Sequence[float]]) -> None:
         """Fix every env's (vx, vy, yaw rate) command: no resampling, no heading control; None: random again."""
         with torch.inference_mode():
@@ -367,8 +374,10 @@ class Go2MujocoEnv(VectorEnv):
 
     def render(self, env_id: int = 0, width: int = 640, height: int = 480, camera: str = "track") -> np.ndarray:
         """An RGB frame ``[height, width, 3]`` (uint8) of env ``env_id``; needs an offscreen GL (MUJOCO_GL)."""
-        from .render import FrameRenderer, TerrainFrameRenderer
+        from .render import FrameRenderer, RenderError, TerrainFrameRenderer
 
+        if self.render_unavailable:  # the factory's probe of MuJoCo's offscreen GL failed (mujoco/gl.py)
+            raise RenderError(self.render_unavailable)
         if self._renderer is None or self._renderer.size != (width, height):
             if self._renderer is not None:
                 self._renderer.close()

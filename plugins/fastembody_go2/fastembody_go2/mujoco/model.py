@@ -10,7 +10,9 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from fastembody_core import MUJOCO_GL_HINT, EnvError
+from fastembody_core import EnvError
+
+from .gl import MUJOCO_GL_HINT
 
 from .. import robot
 

@@ -5,8 +5,9 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from fastembody_core import MUJOCO_GL_HINT, EnvError
+from fastembody_core import EnvError
 
+from .gl import MUJOCO_GL_HINT
 from .model import MODEL_PATH, configure_model, import_mujoco
 
 

@@ -14,6 +14,7 @@ import torch
 from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv, check_memory
 
 from .. import robot
+from ..deployment import deployment_info
 from ..compiled import MaybeCompiled
 from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands, sample_initial_pose
 from ..observations import OBSERVATION_SCALES, group_dim, noise_amplitudes
@@ -330,6 +331,10 @@ class Go2ToyEnv(VectorEnv):
     def base_lin_vel(self) -> torch.Tensor:
         """``[N, 3]`` base linear velocity in the body frame (playback metrics): the critic's noise-free term."""
         return self.critic_obs[:, 0:3] / OBSERVATION_SCALES["base_lin_vel"]
+
+    def deployment_info(self) -> Dict[str, Any]:
+        """What a robot-side runner needs (joint order and map, gains, scales; ``fastembody_go2.deployment``)."""
+        return deployment_info(self.params, self.scan_points)
 
     def set_command(self, command: Optional[Sequence[float]]) -> None:
         """Fix every env's (vx, vy, yaw rate) command: no resampling, no heading control; None: random again."""
