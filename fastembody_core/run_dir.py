@@ -55,12 +55,12 @@ def config_sha256(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[Tuple[str, Any]]:
-    """Dotted ``(key, value)`` pairs of nested mappings (lists are values)."""
+def flatten_config(data: Mapping[str, Any], prefix: str = "") -> Iterator[Tuple[str, Any]]:
+    """Dotted ``(key, value)`` pairs of nested mappings (lists are values): a resolved config as flat keys."""
     for key, value in data.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, Mapping) and value:
-            yield from flatten(value, dotted)
+            yield from flatten_config(value, dotted)
         else:
             yield dotted, value
 
@@ -68,7 +68,7 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[Tuple[str, An
 def config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> Changes:
     """Every dotted key whose value differs between two resolved configs: ``{key: (old, new)}`` (a key one of
     them lacks has UNSET there)."""
-    before, after = dict(flatten(old)), dict(flatten(new))
+    before, after = dict(flatten_config(old)), dict(flatten_config(new))
     keys = sorted(set(before) | set(after))
     return {k: (before.get(k, UNSET), after.get(k, UNSET)) for k in keys if before.get(k, UNSET) != after.get(k, UNSET)}
 

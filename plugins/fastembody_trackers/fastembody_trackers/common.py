@@ -1,8 +1,13 @@
-"""What both trackers need: the run's tags and name, the config flattened, a one-line missing-package error."""
+"""What both trackers need: the run's tags and name, the config flattened, a one-line missing-package error, and
+the tracker's own run id kept in the run dir so that ``--resume`` continues the same tracker run."""
+import json
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
-from fastembody_core import PluginError
+from fastembody_core import PluginError, atomic_write, flatten_config
+
+TRACKER_RUNS_FILE = "tracker_runs.json"
+"""``{tracker: run id}`` in the run dir: written when a tracker starts a run, read on ``--resume``."""
 
 
 def require(module: str, extra: str) -> Any:
@@ -28,10 +33,32 @@ def run_name(ctx: Any) -> str:
     return Path(ctx.run_dir).name if ctx.run_dir is not None else str(ctx.config.get("name", "run"))
 
 
-def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[Tuple[str, Any]]:
-    for key, value in data.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and value:
-            yield from flatten(value, name)
-        else:
-            yield name, value
+def flatten(data: Any) -> Iterator[Tuple[str, Any]]:
+    """The resolved config as dotted keys (the core's ``flatten_config``)."""
+    return flatten_config(data)
+
+
+def previous_run_id(ctx: Any, tracker: str) -> Optional[str]:
+    """The tracker run this FastEmbody run wrote to before, when it is resumed (None otherwise)."""
+    if not getattr(ctx, "resume", False) or ctx.run_dir is None:
+        return None
+    try:
+        runs = json.loads((Path(ctx.run_dir) / TRACKER_RUNS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = runs.get(tracker) if isinstance(runs, dict) else None
+    return str(value) if value else None
+
+
+def remember_run_id(ctx: Any, tracker: str, run_id: str) -> None:
+    """Keep ``run_id`` in the run dir (atomically) for a later ``--resume``."""
+    if ctx.run_dir is None:
+        return
+    path = Path(ctx.run_dir) / TRACKER_RUNS_FILE
+    try:
+        runs = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        runs = {}
+    runs = dict(runs if isinstance(runs, dict) else {}, **{tracker: str(run_id)})
+    atomic_write(path, lambda f: f.write((json.dumps(runs, indent=2) + "\n").encode("utf-8")),
+                 what=f"{tracker} run id")

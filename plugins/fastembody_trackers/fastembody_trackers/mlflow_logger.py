@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from fastembody_core import MetricLogger
 
-from .common import flatten, require, run_name, run_tags
+from .common import flatten, previous_run_id, remember_run_id, require, run_name, run_tags
 
 MAX_PARAMS_PER_BATCH = 100
 MAX_PARAM_VALUE = 6000
@@ -39,12 +39,26 @@ class MlflowLogger(MetricLogger):
                 experiment_id = self.client.get_experiment_by_name(name).experiment_id
         else:
             experiment_id = experiment.experiment_id
+        previous = previous_run_id(ctx, "mlflow")
+        if previous is not None and self._exists(previous):  # --resume: the same MLflow run goes on
+            self.run_id = previous
+            self.client.update_run(previous, status="RUNNING")
+            self.client.set_tag(previous, "fastembody.resumed_at_iteration", str(start_iteration))
+            return
         run_tags_ = dict(tags, **{"fastembody.run_dir": str(ctx.run_dir), "fastembody.start_iteration":
                                   str(start_iteration)})
         self.run_id = self.client.create_run(experiment_id, tags=run_tags_, run_name=run_name(ctx)).info.run_id
+        remember_run_id(ctx, "mlflow", self.run_id)
         config = [entities.Param(k, str(v)[:MAX_PARAM_VALUE]) for k, v in flatten(ctx.config)]
         for i in range(0, len(config), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(self.run_id, params=config[i:i + MAX_PARAMS_PER_BATCH])
+
+    def _exists(self, run_id: str) -> bool:
+        try:
+            self.client.get_run(run_id)
+            return True
+        except Exception:  # deleted, or another tracking store
+            return False
 
     def log(self, iteration: int, scalars: Mapping[str, float]) -> None:
         now = int(time.time() * 1000)

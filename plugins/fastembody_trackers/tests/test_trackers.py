@@ -1,4 +1,5 @@
 """The wandb (offline) and mlflow (file store) loggers record the scalars TensorBoard records, under its names."""
+import json
 import struct
 from pathlib import Path
 
@@ -87,6 +88,24 @@ def test_wandb_offline_and_mlflow_file_store_record_what_tensorboard_records(tmp
     assert mlflow_run.data.tags["sweep"] == "lr" and mlflow_run.data.tags["trial"] == "3"
     assert mlflow_run.data.params["algorithm.params.learning_rate"] == "0.003"
     assert mlflow_run.info.status == "FINISHED"
+
+
+def test_resume_continues_the_same_tracker_runs(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    pytest.importorskip("mlflow")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    run_dir = tmp_path / "run"
+    common = TINY + [f"run.root={tmp_path}", "run.loggers=[wandb, mlflow]", "trainer.params.save_interval=3"]
+    run_experiment(load_experiment(POINTMASS, common), run_dir=run_dir)
+    ids = json.loads((run_dir / "tracker_runs.json").read_text())
+    run_experiment(load_experiment(POINTMASS, common + ["trainer.params.max_iterations=5"]), run_dir=run_dir,
+                   resume=True)
+    assert json.loads((run_dir / "tracker_runs.json").read_text()) == ids  # the same runs, not new ones
+    mlflow, mlflow_run = mlflow_metrics(tmp_path)  # exactly one MLflow run, now holding iterations 1..5
+    assert mlflow_run.info.run_id == ids["mlflow"] and set(mlflow["Train/mean_reward"]) == {1, 2, 3, 4, 5}
+    assert mlflow_run.data.tags["fastembody.resumed_at_iteration"] == "3" and mlflow_run.info.status == "FINISHED"
+    runs = sorted(Path(run_dir, "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(ids["wandb"] in r.name for r in runs)  # both sessions write run <id>
 
 
 def test_the_trackers_are_registered_through_the_entry_point():
