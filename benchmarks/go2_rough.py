@@ -54,9 +54,13 @@ def train(config: str, run_dir: Path, overrides: List[str], reuse: bool,
         print(f"reusing {run_dir}", flush=True)
         return 0.0, list_checkpoints(run_dir)[-1][0]
     started = time.time()
+    last = [started]
 
     def budget(iteration: int, metrics: Any) -> Optional[str]:
-        if minutes is not None and time.time() - started >= minutes * 60:
+        """Stop when one more iteration (as long as the last one) would end past the budget."""
+        now = time.time()
+        step, last[0] = now - last[0], now
+        if minutes is not None and now - started + step > minutes * 60:
             return f"wall budget of {minutes:g} min reached"
         return None
 

@@ -2,8 +2,6 @@
 (isaacgym before torch), and the one-line message when Isaac Gym, legged_gym or rsl_rl is missing."""
 import json
 import math
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +12,9 @@ import yaml
 from fastembody_core.config import to_plain
 from fastembody_go2.terrain.params import TerrainParams
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
-STANDIN = HERE / "isaac_standin"
+from isaac_testing import FASTEMBODY, ROOT, STANDIN, standin_env as _env, tiny_run
+
 CONFIG = ROOT / "configs" / "unitree_go2_isaac.yaml"
-FASTEMBODY = shutil.which("fastembody") or str(Path(sys.executable).with_name("fastembody"))
 
 # sitecustomize.py files, put first on PYTHONPATH of a subprocess
 RECORD_IMPORT_ORDER = '''
@@ -40,24 +36,7 @@ class _Blocker:  # as if isaacgym, legged_gym and rsl_rl were not installed, wha
         return None
 sys.meta_path.insert(0, _Blocker())
 '''
-TINY_RUN = [
-    "--set", "device=cpu",
-    "--set", "env.params.num_envs=32",
-    "--set", "env.params.cfg_overrides.env.episode_length_s=0.5",
-    "--set", "algorithm.params.actor_hidden_dims=[32,32]",
-    "--set", "algorithm.params.critic_hidden_dims=[32,32]",
-    "--set", "algorithm.params.num_learning_epochs=2",
-    "--set", "trainer.params.max_iterations=3",
-    "--set", "trainer.params.num_steps_per_env=16",
-    "--set", "trainer.params.save_interval=2",
-    "--set", "trainer.params.progress=false",
-]
-
-
-def _env(*paths: Path, **extra: str) -> dict:
-    env = dict(os.environ, **extra)
-    env["PYTHONPATH"] = os.pathsep.join([str(p) for p in paths] + [os.environ.get("PYTHONPATH", "")])
-    return env
+TINY_RUN = tiny_run(save_interval=2)
 
 
 def _sitecustomize(folder: Path, code: str) -> Path:

@@ -9,7 +9,6 @@ builds a ground plane only.
 """
 import copy
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,11 +25,9 @@ from fastembody_go2.isaac.config import Go2IsaacParams
 from fastembody_go2.isaac.terrain import TERRAIN_METHODS, missing_terrain_support, terrain_cfg_settings
 from fastembody_go2.terrain.params import TerrainParams
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
-STANDIN = HERE / "isaac_standin"
+from isaac_testing import FASTEMBODY, ROOT, STANDIN, standin_env as _env, tiny_run
+
 CONFIG = ROOT / "configs" / "go2_rough_isaac.yaml"
-FASTEMBODY = shutil.which("fastembody") or str(Path(sys.executable).with_name("fastembody"))
 
 SCAN_X = [round(-0.8 + 0.1 * i, 10) for i in range(17)]
 SCAN_Y = [round(-0.5 + 0.1 * i, 10) for i in range(11)]
@@ -56,18 +53,7 @@ KIND_OF_TYPE = {  # legged_gym's make_terrain branch -> our tile type
     "slope_up": "smooth_slope_up", "slope_down": "smooth_slope_down", "rough_slope": "rough_slope",
     "stairs_up": "stairs_up", "stairs_down": "stairs_down", "discrete": "discrete_obstacles",
 }
-TINY_RUN = [
-    "--set", "device=cpu",
-    "--set", "env.params.num_envs=32",
-    "--set", "env.params.cfg_overrides.env.episode_length_s=0.5",
-    "--set", "algorithm.params.actor_hidden_dims=[32,32]",
-    "--set", "algorithm.params.critic_hidden_dims=[32,32]",
-    "--set", "algorithm.params.num_learning_epochs=2",
-    "--set", "trainer.params.max_iterations=3",
-    "--set", "trainer.params.num_steps_per_env=16",
-    "--set", "trainer.params.save_interval=3",
-    "--set", "trainer.params.progress=false",
-]
+TINY_RUN = tiny_run(save_interval=3)
 
 
 def _rough(**terrain: object) -> Go2IsaacParams:
@@ -242,13 +228,6 @@ def test_isaac_and_terrain_modules_pass_vermin_for_python_3_8():
 
 
 # -- the env against the stand-in (a fresh process per stand-in mode) -----------------------------------
-def _env(*paths: Path, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "STANDIN_LEGGED_GYM"}
-    env.update(extra)
-    env["PYTHONPATH"] = os.pathsep.join([str(p) for p in paths] + [os.environ.get("PYTHONPATH", "")])
-    return env
-
-
 UPSTREAM_CHECKS = ["rough_cfg_reaches_legged_gym", "columns_match_ours", "terrain_level_is_logged",
                    "same_seed_same_ground", "unrelated_overrides_still_apply"]
 UNITREE_CHECKS = ["flat_default_leaves_the_cfg_untouched", "plane_only_legged_robot_refuses_rough"]
