@@ -110,7 +110,11 @@ def checkpoint_file(value: PathLike, key: str, hint: str = "") -> Path:
 def load_checkpoint_of(path: PathLike, algorithm: str, map_location: Any = "cpu", where: str = "this run") -> Dict[str, Any]:
     """:func:`load_checkpoint`, then CheckpointError unless algorithm ``algorithm`` wrote it (the one such check of
     eval, export, play, ``--resume`` and ``init_checkpoint``)."""
-    payload = load_checkpoint(path, map_location=map_location)
+    return check_written_by(load_checkpoint(path, map_location=map_location), path, algorithm, where)
+
+
+def check_written_by(payload: Dict[str, Any], path: PathLike, algorithm: str, where: str = "this run") -> Dict[str, Any]:
+    """``payload`` if algorithm ``algorithm`` wrote it, else CheckpointError naming both."""
     if payload["algorithm"] != algorithm:
         raise CheckpointError(f"{path} was written by algorithm {payload['algorithm']!r}, {where} uses {algorithm!r}")
     return payload

@@ -20,6 +20,7 @@ from .checkpoint import (
     capture_rng_state,
     checkpoint_file,
     checkpoint_path,
+    check_written_by,
     list_checkpoints,
     load_checkpoint,
     load_checkpoint_of,
@@ -310,10 +311,7 @@ class OnPolicyTrainer(Trainer):
             path, payload, skipped = newest_intact_checkpoint(self.run_dir, map_location=device)
             for line in skipped:
                 print(f"--resume: skipped {line}", file=sys.stderr, flush=True)
-        if payload["algorithm"] != self.algorithm_name:  # newest_intact_checkpoint loaded it already
-            raise CheckpointError(
-                f"{path} was written by algorithm {payload['algorithm']!r}, this run uses {self.algorithm_name!r}"
-            )
+        check_written_by(payload, path, self.algorithm_name)
         self.algorithm.load_state_dict(payload["algorithm_state"])
         if payload["config"]:  # what changed since the checkpoint takes effect (or was refused before the build)
             changes = section_changes(config_changes(payload["config"], to_plain(self.ctx.config)), "algorithm")

@@ -1,10 +1,10 @@
-"""What both trackers need: the run's tags and name, the config flattened, a one-line missing-package error, and
+"""What both trackers need: the run's tags and name, a one-line missing-package error, and
 the tracker's own run id kept in the run dir so that ``--resume`` continues the same tracker run."""
 import json
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Optional
 
-from fastembody_core import PluginError, atomic_write, flatten_config
+from fastembody_core import PluginError, atomic_write
 
 TRACKER_RUNS_FILE = "tracker_runs.json"
 """``{tracker: run id}`` in the run dir: written when a tracker starts a run, read on ``--resume``."""
@@ -31,11 +31,6 @@ def run_name(ctx: Any) -> str:
     if "sweep" in tags and "trial" in tags:
         return f"{tags['sweep']}-t{tags['trial']}-s{tags.get('seed', ctx.seed)}"
     return Path(ctx.run_dir).name if ctx.run_dir is not None else str(ctx.config.get("name", "run"))
-
-
-def flatten(data: Any) -> Iterator[Tuple[str, Any]]:
-    """The resolved config as dotted keys (the core's ``flatten_config``)."""
-    return flatten_config(data)
 
 
 def previous_run_id(ctx: Any, tracker: str) -> Optional[str]:

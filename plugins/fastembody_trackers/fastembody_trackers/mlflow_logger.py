@@ -4,9 +4,9 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from fastembody_core import MetricLogger
+from fastembody_core import MetricLogger, flatten_config
 
-from .common import flatten, previous_run_id, remember_run_id, require, run_name, run_tags
+from .common import previous_run_id, remember_run_id, require, run_name, run_tags
 
 MAX_PARAMS_PER_BATCH = 100
 MAX_PARAM_VALUE = 6000
@@ -49,7 +49,7 @@ class MlflowLogger(MetricLogger):
                                   str(start_iteration)})
         self.run_id = self.client.create_run(experiment_id, tags=run_tags_, run_name=run_name(ctx)).info.run_id
         remember_run_id(ctx, "mlflow", self.run_id)
-        config = [entities.Param(k, str(v)[:MAX_PARAM_VALUE]) for k, v in flatten(ctx.config)]
+        config = [entities.Param(k, str(v)[:MAX_PARAM_VALUE]) for k, v in flatten_config(ctx.config)]
         for i in range(0, len(config), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(self.run_id, params=config[i:i + MAX_PARAMS_PER_BATCH])
 
