@@ -34,6 +34,7 @@ _LAZY = {
     "guard_cpu_denormals": "seeding",
     "evaluate_run": "evaluation",
     "export_run": "export",
+    "make_env": "pipeline",
     "plot_run": "plotting",
     "TrainingInterrupted": "trainer",
     "iteration_callbacks": "callbacks",

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import click
 
@@ -24,7 +24,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
 
 
 class _Group(click.Group):
-    """Maps FastEmbodyError to a one-line message and exit code; Ctrl-C to 130, SIGTERM to 143."""
+    """Maps FastEmbodyError to a one-line message and exit code; Ctrl-C to 130, SIGTERM to 143. Commands that
+    plugins add (hook ``register_commands``) are looked up after the built-in ones."""
+
+    def _plugin_commands(self, ctx: click.Context) -> Dict[str, click.Command]:
+        return get_registry().commands(reserved=super().list_commands(ctx))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        return super().get_command(ctx, cmd_name) or self._plugin_commands(ctx).get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands(ctx)))
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = "--debug" in sys.argv[1:] or bool(ctx.params.get("debug"))
@@ -122,6 +132,7 @@ def sweep(ctx: click.Context, sweep_file: Path, engine: Optional[str], address: 
 
 
 def _plugins_data() -> List[dict]:
+    get_registry().commands(reserved=click.Group.list_commands(cli, click.Context(cli)))  # commands count too
     return [p.as_dict() for p in get_registry().plugins()]
 
 

@@ -168,6 +168,41 @@ class DeployableEnv(Protocol):
         groups name (``EnvSpec.observation_terms``), plus whatever else the robot's runner needs."""
 
 
+@runtime_checkable
+class JointLevelEnv(Protocol):
+    """An env that can stand in for the robot's motor drivers: ``fastembody deploy BUNDLE --sim`` couples one of
+    its robots to the robot-side runner over DDS (the runner cannot tell it from the robot)."""
+
+    def joint_level_sim(self, env_id: int = 0) -> Any:
+        """A :class:`JointLevelSim` of robot ``env_id`` in its current state (flat or the env's terrain)."""
+
+
+class JointLevelSim(Protocol):
+    """One simulated robot driven joint by joint at its physics rate (numpy arrays, the env's joint order, which
+    ``deployment_info()`` maps to the hardware's)."""
+
+    physics_dt: float
+    """Seconds per :meth:`step`."""
+
+    def step(self, q: Any, dq: Any, kp: Any, kd: Any, tau: Any) -> None:
+        """One physics step with each joint's torque ``tau + kp (q - q_meas) + kd (dq - dq_meas)``, clipped to the
+        joint's torque limit, as the motor drivers apply a low-level command."""
+
+    def read(self) -> Dict[str, Any]:
+        """The measured state: ``q``, ``dq``, ``tau`` [joints]; ``quat_wxyz`` [4] and ``gyro`` [3] (body frame) of
+        the IMU; ``base_lin_vel`` [3] (body frame) and ``base_pos`` [3] (world), for evaluation; ``time`` [s]."""
+
+    def observation(self, command: Any, last_action: Any) -> Dict[str, Any]:
+        """The env's own observation groups (``{group: array}``) of the current state with this command and last
+        action: what a robot runner's observation is checked against."""
+
+    def render(self, width: int = 640, height: int = 480) -> Any:
+        """An RGB ``uint8 [height, width, 3]`` frame; EnvError (one line) when it cannot."""
+
+    def close(self) -> None:
+        """Release the renderer and the simulator's memory."""
+
+
 DEPLOYMENT_ATTRIBUTES = ("joint_names", "dof_names", "default_joint_pos", "action_scale", "step_dt")
 """Optional env attributes ``export`` copies into the policy's sidecar JSON when present (plain data or tensors):
 joint order, default pose, the action scale (q* = q0 + scale * a), the control period."""

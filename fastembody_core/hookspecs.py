@@ -1,6 +1,6 @@
 """pluggy hook specifications: how a plugin tells FastEmbody what it provides.
 
-A plugin module implements any of the four hooks; each receives a ``register`` callback::
+A plugin module implements any of these hooks; the first four receive a ``register`` callback::
 
     from fastembody_core import hookimpl
 
@@ -51,3 +51,10 @@ def register_loggers(register):
     ``factory(params, ctx, start_iteration) -> MetricLogger`` (see :mod:`fastembody_core.loggers`); a run
     selects trackers by name with ``run: {loggers: [tensorboard, <name>]}``.
     """
+
+
+@hookspec
+def register_commands(cli):
+    """Add commands to the ``fastembody`` CLI: ``cli`` is its click group (``@cli.command()`` as simonw/llm's
+    ``register_commands``). A command may not take a built-in command's name. Import heavy modules inside the
+    command, not at module level."""

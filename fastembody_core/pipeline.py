@@ -147,6 +147,21 @@ def build_env(experiment: ExperimentConfig, ctx: RunContext) -> VectorEnv:
     return env
 
 
+def make_env(name: str, params: Optional[Dict[str, Any]] = None, ctx: Optional[RunContext] = None,
+             source: str = "make_env") -> VectorEnv:
+    """A registered env by name, its params from a plain dict validated as a config's ``env.params`` (errors name
+    ``source`` and the key); the env's preload module is imported first."""
+    from .config import build_dataclass
+
+    registration = get_registry().get("envs", name, source=source)
+    values = build_dataclass(registration.params, dict(params or {}), "env.params", source) \
+        if registration.params is not None else None
+    if registration.preload:
+        import_preload([registration.preload])
+    with memory_guard(f"building env {name!r}", "lower env.params.num_envs", (ctx or RunContext()).device):
+        return registration.factory(values, ctx or RunContext())
+
+
 def build_algorithm(experiment: ExperimentConfig, env: VectorEnv, ctx: RunContext) -> AlgorithmHandle:
     """Build the algorithm for the env's spec."""
     registration = get_registry().get("algorithms", experiment.algorithm.name)

@@ -122,6 +122,7 @@ class Registry:
         self._plugins: Dict[str, PluginInfo] = {}
         self._modules: Dict[str, Any] = {}
         self._tables: Dict[str, Dict[str, Registration]] = {k: {} for k in KINDS}
+        self._commands: Optional[Dict[str, Any]] = None
         self._conflicts: Dict[Tuple[str, str], List[Registration]] = {}
         """(kind, name) -> every registration of a name claimed more than once: refused until one is removed."""
 
@@ -168,7 +169,7 @@ class Registry:
         unknown = sorted(h.name for h in callers if not h.has_spec())
         info.hooks = sorted(h.name for h in callers if h.has_spec())
         if unknown:  # a misspelled hook fails alone; the plugin's other hooks still register
-            near = difflib.get_close_matches(unknown[0], list(_HOOK_OF_KIND.values()), n=1)
+            near = difflib.get_close_matches(unknown[0], list(_HOOK_OF_KIND.values()) + ["register_commands"], n=1)
             msg = f"unknown hook {unknown[0]!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
             if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
                 self.pm.unregister(module)
@@ -191,6 +192,7 @@ class Registry:
             return
         self._plugins[info.name] = info
         self._modules[info.name] = module
+        self._commands = None
         for reg in new:
             info.registered.setdefault(reg.kind, []).append(reg.name)
             key = (reg.kind, reg.name)
@@ -241,6 +243,42 @@ class Registry:
 
         return register
 
+    # -- CLI commands from plugins (register_commands) ------------------------------------------------
+    def commands(self, reserved: Iterable[str] = ()) -> Dict[str, Any]:
+        """The click commands plugins add to ``fastembody`` (name -> command), collected once. A plugin whose hook
+        fails, or a command named like a ``reserved`` (built-in) or an earlier plugin's command, is left out with
+        a warning naming the plugin; the rest load."""
+        import click
+
+        self._ensure_loaded()
+        if self._commands is None:
+            found: Dict[str, Any] = {}
+            reserved = set(reserved)
+            for impl in reversed(self.pm.hook.register_commands.get_hookimpls()):  # registration order
+                plugin = self.pm.get_name(impl.plugin) or "?"
+                group = click.Group()
+                try:
+                    impl.function(cli=group)
+                except Exception as exc:  # a broken plugin must not take the CLI down
+                    if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
+                        raise
+                    self._fail(self._plugins.get(plugin) or PluginInfo(name=plugin),
+                               f"register_commands failed: {type(exc).__name__}: {exc}")
+                    continue
+                for name, command in group.commands.items():
+                    taken = "a built-in command" if name in reserved else (
+                        f"also added by {found[name][0]}" if name in found else "")
+                    if taken:
+                        warnings.warn(f"plugin {plugin}: command {name!r} is {taken}; not added", PluginWarning,
+                                      stacklevel=2)
+                        continue
+                    found[name] = (plugin, command)
+                    info = self._plugins.get(plugin)
+                    if info is not None:
+                        info.registered.setdefault("commands", []).append(name)
+            self._commands = {name: command for name, (_, command) in found.items()}
+        return self._commands
+
     # -- in-process plugins (tests, notebooks) -------------------------------------------------------
     def register_plugin(self, plugin: Any, name: Optional[str] = None, version: str = "") -> PluginInfo:
         """Register a module or object with hookimpls in-process, as an installed plugin would be."""
@@ -255,6 +293,7 @@ class Registry:
         """Remove an in-process plugin and everything it registered."""
         info = self._plugins.pop(name, None)
         module = self._modules.pop(name, None)
+        self._commands = None
         if module is not None and self.pm.is_registered(module):
             self.pm.unregister(module)
         for kind in KINDS:

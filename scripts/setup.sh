@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv and installs the core (with the sweep engines, optuna and ray), every plugin (with the extras the
-# tests use: wandb and mlflow for fastembody-trackers) and the example plugin,
+# tests use: wandb and mlflow for fastembody-trackers, the DDS stack and Unitree SDK for fastembody-deploy) and
+# the example plugins,
 # editable, with the CPU torch pin from constraints.txt. pip's own output goes to .venv/setup.log (shown if a
 # step fails); the screen gets a few lines: what is being done, what got installed, what to run next.
 # Usage: bash scripts/setup.sh        (PYTHON=python3.X to choose the interpreter)
@@ -30,12 +31,16 @@ for dir in plugins/* examples/*; do
     plugins/fastembody_go2) packages+=(-e "$dir[mujoco]") ;;
     plugins/fastembody_gym) packages+=(-e "$dir[mujoco]") ;;
     plugins/fastembody_trackers) packages+=(-e "$dir[all]") ;;
+    plugins/fastembody_deploy) packages+=(-e "$dir[cli,dds]") ;;
     *) packages+=(-e "$dir") ;;
   esac
 done
 echo "Installing FastEmbody and its plugins (torch pinned by constraints.txt; pip's log: $LOG) ..."
 logged .venv/bin/python -m pip install --upgrade pip
 logged .venv/bin/python -m pip install --progress-bar off -c constraints.txt "${packages[@]}"
+# The Unitree SDK for the deploy runner: its only release pins cyclonedds==0.10.2, which has no wheel for this
+# Python; the cyclonedds pinned in constraints.txt (installed above) works with it (docs/deploy.md)
+logged .venv/bin/python -m pip install --progress-bar off --no-deps -c constraints.txt unitree_sdk2
 echo "Installed: torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'), and these plugins:"
 .venv/bin/fastembody plugins --json | .venv/bin/python -c '
 import json, sys

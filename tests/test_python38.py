@@ -1,4 +1,5 @@
-"""The Isaac Gym path (core, go2, ppo, distill) must stay importable on Python 3.8: checked with vermin."""
+"""The Isaac Gym path (core, go2, ppo, distill) and the robot runner (deploy) must stay importable on Python 3.8:
+checked with vermin."""
 import shutil
 import subprocess
 import sys
@@ -7,7 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ISAAC_PATH = ["fastembody_core", "plugins/fastembody_go2", "plugins/fastembody_ppo", "plugins/fastembody_distill"]
+ISAAC_PATH = ["fastembody_core", "plugins/fastembody_go2", "plugins/fastembody_ppo", "plugins/fastembody_distill",
+              "plugins/fastembody_deploy"]
+"""...and the robot runner, which runs on the Go2's onboard computer (Ubuntu 20.04, Python 3.8)."""
 
 
 def _vermin(*paths):

@@ -91,3 +91,25 @@ def test_device_checks():
     assert resolve_device("auto") in ("cpu", "cuda")
     with pytest.raises(ConfigError, match="unknown device 'gpu0'"):
         resolve_device("gpu0")
+
+
+def test_make_env_builds_a_registered_env_from_a_params_dict(register_plugin):
+    from dataclasses import dataclass
+
+    from fastembody_core import hookimpl, make_env
+
+    @dataclass
+    class Params:
+        num_envs: int = 4
+        speed: float = 1.0
+
+    class Plugin:
+        @hookimpl
+        def register_envs(self, register):
+            register("dict-env", lambda params, ctx: (params, ctx.seed), params=Params)
+
+    register_plugin(Plugin(), "dict-env-plugin")
+    params, seed = make_env("dict-env", {"num_envs": 1})
+    assert params == Params(num_envs=1, speed=1.0) and seed == 0
+    with pytest.raises(ConfigError, match=r"--set: env.params.spede: unknown key"):
+        make_env("dict-env", {"spede": 2.0}, source="--set")

@@ -202,3 +202,49 @@ def test_installed_colliding_and_broken_plugins_leave_the_cli_working(tmp_path):
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert errors == [f"Error: {ROOT / 'configs' / 'go2_toy_quick.yaml'}: env.name: env 'go2-toy' is registered by both "
                       "fastembody-go2 and go2-impostor; uninstall one of them"], run.stderr
+
+
+class CommandPlugin:
+    @hookimpl
+    def register_commands(self, cli):
+        import click
+
+        @cli.command("hello")
+        @click.option("--name", default="Go2")
+        def hello(name):
+            """Say hello."""
+            click.echo(f"hello {name}")
+
+        @cli.command("run")
+        def run():
+            """Would shadow the built-in."""
+
+
+class BrokenCommandPlugin:
+    @hookimpl
+    def register_commands(self, cli):
+        raise RuntimeError("boom")
+
+
+def test_a_plugin_adds_a_cli_command_but_not_over_a_built_in(registry, register_plugin):
+    from click.testing import CliRunner
+
+    from fastembody_core.cli import cli
+
+    register_plugin(CommandPlugin(), "cmd-plugin")
+    with pytest.warns(PluginWarning, match=r"plugin cmd-plugin: command 'run' is a built-in command; not added"):
+        out = CliRunner().invoke(cli, ["--help"])
+    assert "hello" in out.output and "Say hello." in out.output
+    assert CliRunner().invoke(cli, ["hello", "--name", "you"]).output == "hello you\n"
+    assert "Train the experiment" in CliRunner().invoke(cli, ["run", "--help"]).output  # the built-in stays
+    assert {p.name: p for p in registry.plugins()}["cmd-plugin"].registered["commands"] == ["hello"]
+
+
+def test_a_broken_register_commands_warns_and_the_others_load(registry, register_plugin):
+    register_plugin(BrokenCommandPlugin(), "broken-cmds")
+    register_plugin(CommandPlugin(), "cmd-plugin")
+    with pytest.warns(PluginWarning) as record:
+        commands = registry.commands(reserved=["run"])
+    assert "hello" in commands
+    assert any("broken-cmds" in str(w.message) and "register_commands failed: RuntimeError: boom" in str(w.message)
+               for w in record)

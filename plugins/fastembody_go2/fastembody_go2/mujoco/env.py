@@ -358,6 +358,12 @@ class Go2MujocoEnv(VectorEnv):
         """What a robot-side runner needs (joint order and map, gains, scales; ``fastembody_go2.deployment``)."""
         return deployment_info(self.params, self.scan_points)
 
+    def joint_level_sim(self, env_id: int = 0) -> Any:
+        """Robot ``env_id`` driven joint by joint (``deploy --sim``; :mod:`.joint_level`)."""
+        from .joint_level import MujocoJointLevelSim
+
+        return MujocoJointLevelSim(self, env_id)
+
     def set_command(self, command: Optional[Sequence[float]]) -> None:
         """Fix every env's (vx, vy, yaw rate) command: no resampling, no heading control; None: random again."""
         with torch.inference_mode():

@@ -1,0 +1,53 @@
+"""The DDS layer: LowCmd filling with its CRC, LowState reading, interface checks, the SDK import work-around."""
+import numpy as np
+import pytest
+
+from fastembody_deploy import dds, lowlevel
+from fastembody_deploy.errors import DeployError
+from fastembody_deploy.messages import JointCommand
+
+
+@pytest.fixture(scope="module")
+def sdk_types():
+    try:
+        return dds.import_sdk()
+    except DeployError as exc:
+        pytest.skip(str(exc))
+
+
+def test_a_filled_command_carries_the_crc_of_its_bytes(sdk_types):
+    command = JointCommand(q=np.linspace(-1, 1, 12), dq=np.zeros(12), kp=np.full(12, 20.0), kd=np.full(12, 0.5),
+                           tau=np.zeros(12))
+    msg = dds.fill_low_cmd(sdk_types["new_low_cmd"](), command)
+    values = lowlevel.initial_low_cmd()
+    values.q[:12], values.kp[:12], values.kd[:12] = command.q, 20.0, 0.5
+    values.dq[:12], values.tau[:12] = 0.0, 0.0
+    assert msg.crc == lowlevel.low_cmd_crc(values)
+    assert list(msg.head) == [0xFE, 0xEF] and msg.level_flag == 0xFF
+    assert msg.motor_cmd[12].q == pytest.approx(lowlevel.POS_STOP_F) and msg.motor_cmd[0].mode == 1
+    back = dds.from_low_cmd(msg)
+    assert np.allclose(back.q, command.q, atol=1e-6) and np.allclose(back.kp, 20.0)
+
+
+def test_the_initialised_command_matches_unitrees_test_vector(sdk_types):
+    msg = dds.fill_low_cmd(sdk_types["new_low_cmd"](), JointCommand(
+        q=np.full(12, lowlevel.POS_STOP_F), dq=np.full(12, lowlevel.VEL_STOP_F), kp=np.zeros(12), kd=np.zeros(12),
+        tau=np.zeros(12)))
+    assert msg.crc == 115701709  # ../shared/reference/go2_deploy.md, checked against the SDK's own CRC code
+
+
+def test_a_low_state_message_reads_in_sdk_order(sdk_types):
+    msg = sdk_types["new_low_state"]()
+    for i in range(12):
+        msg.motor_state[i].q = float(i)
+    msg.imu_state.quaternion = [1.0, 0.0, 0.0, 0.0]
+    msg.tick = 7
+    msg.wireless_remote = list(lowlevel.encode_remote(["A"]))
+    state = dds.to_robot_state(msg, 3.0)
+    assert state.q.tolist() == [float(i) for i in range(12)] and state.tick == 7 and state.received_at == 3.0
+    assert lowlevel.decode_remote(state.wireless_remote).pressed("A")
+
+
+def test_an_interface_that_does_not_exist_is_named():
+    with pytest.raises(DeployError, match="network interface 'nope0' does not exist"):
+        dds.open_channels("nope0", 1)
