@@ -164,8 +164,13 @@ class DdsRobotIO(RobotIO):
         self._publisher.Write(fill_low_cmd(self._cmd, command))
 
     def close(self) -> None:
-        for channel in (self._subscriber, self._publisher):
-            try:
-                channel.Close()
-            except Exception:  # closing at exit: nothing left to protect
-                pass
+        close_channels(self._subscriber, self._publisher)
+
+
+def close_channels(*channels: Any) -> None:
+    """Close SDK publishers / subscribers, ignoring errors (at exit there is nothing left to protect)."""
+    for channel in channels:
+        try:
+            channel.Close()
+        except Exception:  # noqa: BLE001 - the SDK raises anything from a half-closed DDS entity
+            pass

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from . import lowlevel
-from .dds import LOWCMD_TOPIC, LOWSTATE_TOPIC, SIM_DOMAIN, from_low_cmd, open_channels
+from .dds import LOWCMD_TOPIC, LOWSTATE_TOPIC, SIM_DOMAIN, close_channels, from_low_cmd, open_channels
 from .messages import JointCommand
 
 
@@ -129,8 +129,4 @@ class SimBridge:
         return lateness
 
     def close(self) -> None:
-        for channel in (self._subscriber, self._publisher):
-            try:
-                channel.Close()
-            except Exception:  # closing at exit: nothing left to protect
-                pass
+        close_channels(self._subscriber, self._publisher)
