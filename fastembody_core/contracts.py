@@ -196,8 +196,12 @@ class JointLevelSim(Protocol):
         """The env's own observation groups (``{group: array}``) of the current state with this command and last
         action: what a robot runner's observation is checked against."""
 
-    def render(self, width: int = 640, height: int = 480) -> Any:
-        """An RGB ``uint8 [height, width, 3]`` frame; EnvError (one line) when it cannot."""
+    def snapshot(self) -> Any:
+        """The simulator state (opaque, cheap to take), to render later without slowing the real-time loop."""
+
+    def render(self, width: int = 640, height: int = 480, snapshot: Any = None) -> Any:
+        """An RGB ``uint8 [height, width, 3]`` frame of the current state (or of a :meth:`snapshot`); EnvError (one
+        line) when it cannot."""
 
     def close(self) -> None:
         """Release the renderer and the simulator's memory."""

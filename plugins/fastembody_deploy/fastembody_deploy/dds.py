@@ -137,6 +137,21 @@ def from_low_cmd(msg: Any) -> JointCommand:
     return JointCommand(q=field("q"), dq=field("dq"), kp=field("kp"), kd=field("kd"), tau=field("tau"))
 
 
+def refuse_if_commanded(sdk: Dict[str, Any], interface: str, domain: int, listen_s: float = 0.3) -> None:
+    """DeployError if another process already publishes ``rt/lowcmd`` (sport mode still holding the motors, or a
+    second runner): two commanders would fight over the motors (Unitree's rl_lab deploy code checks the same)."""
+    seen = threading.Event()
+    probe = sdk["ChannelSubscriber"](LOWCMD_TOPIC, sdk["LowCmd_"])
+    probe.Init(lambda msg: seen.set(), 0)
+    try:
+        seen.wait(listen_s)
+    finally:
+        close_channels(probe)
+    if seen.is_set():
+        raise DeployError(f"another process is publishing {LOWCMD_TOPIC} on {interface} (domain {domain}): release "
+                          "sport mode or stop the other runner first; nothing was sent")
+
+
 class DdsRobotIO(RobotIO):
     """The robot over DDS: the newest ``rt/lowstate`` (kept by the SDK's listener thread), and ``rt/lowcmd``."""
 
@@ -146,6 +161,7 @@ class DdsRobotIO(RobotIO):
         self._lock = threading.Lock()
         self._state: Optional[RobotState] = None
         self._cmd = sdk["new_low_cmd"]()
+        refuse_if_commanded(sdk, interface, domain)
         self._subscriber = sdk["ChannelSubscriber"](LOWSTATE_TOPIC, sdk["LowState_"])
         self._subscriber.Init(self._on_state, 0)
         self._publisher = sdk["ChannelPublisher"](LOWCMD_TOPIC, sdk["LowCmd_"])

@@ -51,7 +51,7 @@ def _simulate(bundle: Any, sim_env: str, overrides: Sequence[str], command: Sequ
               video: Optional[Path]) -> None:
     from fastembody_core import FastEmbodyError, make_env
     from fastembody_core.config import parse_override
-    from fastembody_core.contracts import JointLevelEnv, require_capability
+    from fastembody_core.contracts import JointLevelEnv, RunContext, require_capability
 
     from .errors import DeployError
     from .sim_session import run_sim_session
@@ -63,7 +63,7 @@ def _simulate(bundle: Any, sim_env: str, overrides: Sequence[str], command: Sequ
         for key in keys[:-1]:
             node = node.setdefault(key, {})
         node[keys[-1]] = value
-    env = make_env(sim_env, params, source="--set")
+    env = make_env(sim_env, params, RunContext(render=video is not None), source="--set")
     try:
         require_capability(env, JointLevelEnv, sim_env, "deploy --sim cannot drive it joint by joint")
         sim = env.joint_level_sim(0)

@@ -89,7 +89,7 @@ def run_sim_session(bundle: Bundle, sim: Any, duration_s: float, command: Sequen
     if on_bridge is not None:
         on_bridge(bridge)
     samples: List[Dict[str, Any]] = []
-    frames: List[Any] = []
+    snapshots: List[Any] = []
     stop = threading.Event()
     fd, report_path = tempfile.mkstemp(prefix="fastembody-deploy-", suffix=".json")
     os.close(fd)
@@ -101,8 +101,8 @@ def run_sim_session(bundle: Bundle, sim: Any, duration_s: float, command: Sequen
         samples.append({"t": time.monotonic(), "tick": int(round(s["time"] * 1000.0)),
                         "base_lin_vel": s["base_lin_vel"], "base_pos": s["base_pos"],
                         "tilt": tilt_angle(s["quat_wxyz"])})
-        if video_every and k % video_every == 0:
-            frames.append(sim.render(*video_size))
+        if video_every and k % video_every == 0:  # rendered after the run: drawing now would lag the real-time loop
+            snapshots.append(sim.snapshot())
         if k % 50 == 0 and proc.poll() is not None:
             stop.set()
 
@@ -121,5 +121,6 @@ def run_sim_session(bundle: Bundle, sim: Any, duration_s: float, command: Sequen
         report = {}
     finally:
         os.unlink(report_path)
+    frames = [sim.render(video_size[0], video_size[1], snapshot) for snapshot in snapshots]
     return SimResult(returncode=proc.returncode, report=report, output=output or "", samples=samples,
                      frames=frames, bad_crc=bridge.bad_crc, commands_received=bridge.commands_received)

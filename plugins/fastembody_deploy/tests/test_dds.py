@@ -51,3 +51,32 @@ def test_a_low_state_message_reads_in_sdk_order(sdk_types):
 def test_an_interface_that_does_not_exist_is_named():
     with pytest.raises(DeployError, match="network interface 'nope0' does not exist"):
         dds.open_channels("nope0", 1)
+
+
+def test_the_runner_refuses_to_start_while_another_process_commands_the_motors(sdk_types, bundle_factory):
+    import subprocess
+    import sys
+    import threading
+
+    dds.open_channels("lo", dds.SIM_DOMAIN)
+    publisher = sdk_types["ChannelPublisher"](dds.LOWCMD_TOPIC, sdk_types["LowCmd_"])
+    publisher.Init()
+    msg = dds.fill_low_cmd(sdk_types["new_low_cmd"](), JointCommand.damping(3.0))
+    stop = threading.Event()
+
+    def commander():
+        while not stop.is_set():
+            publisher.Write(msg)
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=commander, daemon=True)
+    thread.start()
+    try:
+        out = subprocess.run([sys.executable, "-m", "fastembody_deploy.main", str(bundle_factory()), "--interface",
+                              "lo", "--connect-timeout", "1"], capture_output=True, text=True, timeout=60)
+    finally:
+        stop.set()
+        thread.join()
+        dds.close_channels(publisher)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "another process is publishing rt/lowcmd" in out.stderr and "Traceback" not in out.stderr

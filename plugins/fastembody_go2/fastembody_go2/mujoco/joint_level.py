@@ -77,8 +77,11 @@ class MujocoJointLevelSim:
             env._observe(env._measure())
             return {k: v[i].cpu().numpy().astype(np.float64) for k, v in env.get_observations().items()}
 
-    def render(self, width: int = 640, height: int = 480) -> Any:
-        self.env.state[self.env_id] = self.state_vector()  # the env's renderer draws its state row
+    def snapshot(self) -> np.ndarray:
+        return self.state_vector()
+
+    def render(self, width: int = 640, height: int = 480, snapshot: Any = None) -> Any:
+        self.env.state[self.env_id] = self.state_vector() if snapshot is None else snapshot  # the env draws its row
         return self.env.render(self.env_id, width, height)
 
     def close(self) -> None:
