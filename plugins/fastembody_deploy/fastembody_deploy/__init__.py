@@ -8,9 +8,16 @@
   (:mod:`fastembody_deploy.dds`: the Go2 or go2-mujoco over DDS);
 * ``fastembody-deploy BUNDLE`` on the robot, ``fastembody deploy BUNDLE --sim`` with the core installed.
 """
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+_LAZY = {"Bundle": "bundle", "OnnxPolicy": "bundle", "load_bundle": "bundle", "DeployError": "errors"}
+"""Imported on first access: the ``fastembody deploy`` plugin module (loaded with every CLI start) stays light."""
+__all__ = sorted(_LAZY) + ["__version__"]
 
-from .bundle import Bundle, OnnxPolicy, load_bundle
-from .errors import DeployError
 
-__all__ = ["Bundle", "DeployError", "OnnxPolicy", "load_bundle", "__version__"]
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,3 +36,16 @@ def test_fastembody_deploy_is_a_cli_command(tmp_path):
     assert result.exit_code == 1 and "Error: bundle" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(cli, ["deploy", str(tmp_path / "none")])
     assert result.exit_code == 1 and "needs --interface" in result.output
+
+
+def test_the_plugin_module_loads_light():
+    """Every `fastembody` start loads the plugin module: no numpy, onnxruntime or torch there."""
+    import subprocess
+    import sys
+
+    code = ("import sys, fastembody_deploy.plugin\n"
+            "from fastembody_core import get_registry\n"
+            "assert 'deploy' in get_registry().commands()\n"
+            "print([m for m in ('torch', 'numpy', 'onnxruntime') if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
