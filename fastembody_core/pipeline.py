@@ -171,17 +171,25 @@ def build_algorithm(experiment: ExperimentConfig, env: VectorEnv, ctx: RunContex
         return registration.factory(env.spec(), experiment.algorithm.params, ctx)
 
 
-def build_env_and_algorithm(experiment: ExperimentConfig, ctx: RunContext) -> Tuple[VectorEnv, AlgorithmHandle]:
-    """Preload, seed, guard CPU numerics, then build env and algorithm (what eval/export/play need)."""
+def build_prepared_env(experiment: ExperimentConfig, ctx: RunContext) -> VectorEnv:
+    """Preload, seed, guard CPU numerics, then build the env (what eval/export/play need)."""
     preload_modules(experiment)
     from .seeding import guard_cpu_denormals, seed_everything
 
     seed_everything(ctx.seed + ctx.rank)
     if ctx.device == "cpu":
         guard_cpu_denormals()
-    env = build_env(experiment, ctx)
-    algorithm = build_algorithm(experiment, env, ctx)
-    return env, algorithm
+    return build_env(experiment, ctx)
+
+
+def build_env_and_algorithm(experiment: ExperimentConfig, ctx: RunContext) -> Tuple[VectorEnv, AlgorithmHandle]:
+    """:func:`build_prepared_env`, then the algorithm for it."""
+    env = build_prepared_env(experiment, ctx)
+    try:
+        return env, build_algorithm(experiment, env, ctx)
+    except BaseException:
+        env.close()
+        raise
 
 
 def build_trainer(

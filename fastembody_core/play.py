@@ -214,8 +214,7 @@ def play_run(
     import torch
 
     from .evaluation import experiment_for, load_run
-    from .pipeline import build_env, make_context, preload_modules
-    from .seeding import guard_cpu_denormals, seed_everything
+    from .pipeline import build_prepared_env, make_context
 
     run_dir = Path(run_dir)
     if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):
@@ -223,12 +222,8 @@ def play_run(
     # one env for a few hundred steps: compiling would take longer than playing
     if onnx is not None:
         experiment, dropped = experiment_for(run_dir, env_name, overrides, {NUM_ENVS_PARAM: 1, COMPILE_PARAM: False})
-        preload_modules(experiment)
-        ctx = make_context(experiment, run_dir=None, resume=False, render=video is not None)
-        seed_everything(ctx.seed)
-        if ctx.device == "cpu":
-            guard_cpu_denormals()
-        env = build_env(experiment, ctx)
+        env = build_prepared_env(experiment, make_context(experiment, run_dir=None, resume=False,
+                                                          render=video is not None))
     else:
         loaded = load_run(run_dir, checkpoint, overrides, num_envs=1, env_name=env_name,
                           env_params={COMPILE_PARAM: False}, render=video is not None)
