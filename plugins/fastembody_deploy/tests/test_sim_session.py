@@ -63,3 +63,20 @@ def test_the_runner_stands_go2_mujoco_up_over_dds(sdk, bundle_factory):
         for term in MEASURED:
             assert np.abs(np.asarray(row["terms"][term]) - ref[offsets[term]]).max() < 1e-5, term
     assert matched > 20
+
+
+def test_fastembody_deploy_sim_runs_the_runner_against_go2_mujoco(sdk, bundle_factory):
+    from click.testing import CliRunner
+
+    from fastembody_core import make_env
+    from fastembody_core.cli import cli
+
+    env = make_env("go2-mujoco", {"num_envs": 1, "compile": False})
+    robot = env.deployment_info()
+    env.close()
+    bundle = bundle_factory(robot=robot)
+    result = CliRunner().invoke(cli, ["deploy", str(bundle), "--sim", "--duration", "4", "--command", "0,0,0",
+                                      "--set", "randomization.init_base_vel=0.0"])
+    assert result.exit_code == 0, result.output
+    assert "stand_up -> policy: operator walk" in result.output and "no fall" in result.output
+    assert "0 bad CRC" in result.output
