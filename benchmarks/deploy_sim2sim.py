@@ -100,15 +100,16 @@ def run_dds(bundle: Any, episodes: int, seconds: float, command: List[float]) ->
         periods.extend(result.report.get("periods_s", []))
         if check:
             term_diffs = compare_observations(bundle, result.report.get("observations", []), env_obs)
-        print(f"  dds episode {episode + 1}/{episodes}: tracking {errors[-1]:.3f} m/s, "
-              f"{'FELL' if result.fell(bundle.max_tilt) else 'ok'}, runner p99 {result.report.get('period_p99_ms', 0):.1f} ms",
-              flush=True)
+        fell = "FELL" if result.fell(bundle.max_tilt) else "ok"
+        print(f"  dds episode {episode + 1}/{episodes}: tracking {errors[-1]:.3f} m/s, {fell}, "
+              f"runner p99 {result.report.get('period_p99_ms', 0):.1f} ms", flush=True)
     return {"tracking_error": float(np.mean(errors)), "falls": falls, "episodes": episodes,
             "loop_period_p99_ms": float(np.percentile(periods, 99) * 1000.0) if periods else float("nan"),
             "term_max_abs_diff": term_diffs, "wall_s": time.perf_counter() - wall}
 
 
-def compare_observations(bundle: Any, recorded: List[Dict[str, Any]], env_obs: Dict[int, np.ndarray]) -> Dict[str, float]:
+def compare_observations(bundle: Any, recorded: List[Dict[str, Any]],
+                         env_obs: Dict[int, np.ndarray]) -> Dict[str, float]:
     """Largest |runner - env| per term over the policy steps whose state tick the bridge saw."""
     offsets, start = {}, 0
     for term in bundle.terms:

@@ -168,18 +168,22 @@ def pack_low_state(
     tick: int = 0,
     wireless_remote: bytes = bytes(40),
     head: Tuple[int, int] = HEAD,
+    level_flag: int = 0,
+    motor_mode: Optional[Sequence[int]] = None,
 ) -> bytes:
     """Pack a LowState_ (1180 bytes, crc filled) with the given fields and zeros elsewhere.
 
-    Motor arrays may hold up to 20 entries (SDK order); missing ones are zero.
+    Motor arrays (and ``motor_mode``) may hold up to 20 entries (SDK order); missing ones are zero.
     """
     remote = bytes(wireless_remote)
     if len(remote) != 40:
         raise ValueError("wireless_remote must be 40 bytes")
-    args = [int(head[0]), int(head[1]), 0, 0, 0, 0, 0, 0, 0]
+    args = [int(head[0]), int(head[1]), int(level_flag), 0, 0, 0, 0, 0, 0]
     args += _padded(quat_wxyz, 4) + _padded(gyro, 3) + _padded(acc, 3) + [0.0] * 3 + [0]
-    for mq, mdq, mtau in zip(_padded(q, NUM_MOTORS), _padded(dq, NUM_MOTORS), _padded(tau_est, NUM_MOTORS)):
-        args += [0, mq, mdq, 0.0, mtau, 0.0, 0.0, 0.0, 0, 0, 0, 0]
+    modes = [int(m) for m in _padded(motor_mode, NUM_MOTORS)]
+    motors = zip(modes, _padded(q, NUM_MOTORS), _padded(dq, NUM_MOTORS), _padded(tau_est, NUM_MOTORS))
+    for mode, mq, mdq, mtau in motors:
+        args += [mode, mq, mdq, 0.0, mtau, 0.0, 0.0, 0.0, 0, 0, 0, 0]
     args += [0] * (4 + 1 + 1 + 4 + 15 + 8)
     args += [int(tick)] + list(remote) + [0, 0.0, 0, 0, 0.0, 0.0, 0, 0, 0, 0, 0, 0]
     packed = struct.pack(_LOW_STATE_FMT, *args)[: LOW_STATE_SIZE - 4]

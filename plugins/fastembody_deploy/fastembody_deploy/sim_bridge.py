@@ -88,7 +88,9 @@ class SimBridge:
         msg.tick = int(round(s["time"] * 1000.0)) & 0xFFFFFFFF
         msg.wireless_remote = list(self.remote)
         packed = lowlevel.pack_low_state(quat_wxyz=s["quat_wxyz"], gyro=s["gyro"], q=s["q"][sdk], dq=s["dq"][sdk],
-                                         tau_est=s["tau"][sdk], tick=msg.tick, wireless_remote=self.remote)
+                                         tau_est=s["tau"][sdk], tick=msg.tick, wireless_remote=self.remote,
+                                         level_flag=lowlevel.LEVEL_LOWLEVEL,
+                                         motor_mode=[lowlevel.MOTOR_MODE_SERVO] * len(sdk))
         msg.crc = int.from_bytes(packed[-4:], "little")
         self._publisher.Write(msg)
         if self.on_publish is not None:

@@ -80,3 +80,44 @@ def test_the_runner_refuses_to_start_while_another_process_commands_the_motors(s
         dds.close_channels(publisher)
     assert out.returncode == 2, out.stdout + out.stderr
     assert "another process is publishing rt/lowcmd" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.fixture
+def sdk_crc(sdk_types, monkeypatch):
+    """Unitree's own CRC code (unitree_sdk2py.utils.crc) on its pure-Python path: the PyPI wheel lacks the .so it
+    loads on Linux, so the platform is reported as something else while it is built."""
+    import importlib
+    import platform
+
+    crc = importlib.import_module("unitree_sdk2py.utils.crc")
+    monkeypatch.setattr(platform, "system", lambda: "FastEmbodyTest")
+    monkeypatch.setattr(crc.Singleton, "_Singleton__instance", None, raising=False)
+    return crc.CRC()
+
+
+def test_our_crc_equals_the_sdks_on_commands_and_states(sdk_types, sdk_crc):
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        command = JointCommand(q=rng.uniform(-2, 2, 12), dq=rng.uniform(-5, 5, 12), kp=rng.uniform(0, 60, 12),
+                               kd=rng.uniform(0, 5, 12), tau=rng.uniform(-10, 10, 12))
+        msg = dds.fill_low_cmd(sdk_types["new_low_cmd"](), command)
+        assert msg.crc == sdk_crc.Crc(msg)
+
+    class Sim:  # a still robot: what the bridge publishes must carry the SDK's CRC of that message
+        physics_dt = 0.005
+
+        def read(self):
+            return {"q": np.linspace(-1, 1, 12), "dq": np.linspace(2, -2, 12), "tau": np.linspace(-5, 5, 12),
+                    "quat_wxyz": np.array([0.9, 0.1, 0.2, 0.3]), "gyro": np.array([0.1, -0.2, 0.3]), "time": 1.234}
+
+    from fastembody_deploy.sim_bridge import SimBridge
+
+    published = []
+    bridge = SimBridge(Sim(), {"policy_from_sdk": list(range(12)), "sdk_from_policy": list(range(12))})
+    bridge._publisher.Write = published.append
+    bridge.press(["L2", "A"], ly=0.5)
+    try:
+        bridge.publish()
+    finally:
+        bridge.close()
+    assert published[0].crc == sdk_crc.Crc(published[0]) and published[0].tick == 1234
