@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from fastembody_core import CheckpointError, EnvError, RunContext, VectorEnv
+from fastembody_core import EnvError, RunContext, VectorEnv
 
 from .. import robot
 from ..deployment import deployment_info
@@ -36,6 +36,7 @@ from ..terrain.field import Terrain
 from ..terrain.generator import generate_terrain
 from .config import Go2MujocoParams
 from .driver import make_driver, single_torch_thread
+from .env_state import env_state_dict, load_env_state
 from .model import NominalDynamics, home_state, load_model, model_layout, set_env_dynamics
 from .terrain import HeightScan
 from .task_step import (Columns, Measured, SensorIndex, TaskConstants, measure, observation_layout, observe,
@@ -402,43 +403,11 @@ class Go2MujocoEnv(VectorEnv):
 
     def state_dict(self) -> Dict[str, Any]:
         """MuJoCo states, sensors, every buffer, the generator and the terrain curriculum: a resumed run continues
-        exactly."""
-        state = {
-            "num_envs": self.num_envs,
-            "mujoco_state": torch.from_numpy(self.state.copy()),
-            "mujoco_sensors": torch.from_numpy(self.sensors.copy()),
-            "generator": self.generator.get_state().clone(),
-            "buffers": {name: getattr(self, name).clone() for name in _BUFFERS},
-        }
-        if self._tiles is not None:
-            state["terrain"] = self._tiles.state_dict()
-        return state
+        exactly (:mod:`.env_state`)."""
+        return env_state_dict(self, _BUFFERS)
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        if int(state.get("num_envs", -1)) != self.num_envs:
-            raise CheckpointError(f"go2-mujoco: checkpoint env state has num_envs={state.get('num_envs')}, "
-                                  f"this env has {self.num_envs}")
-        if ("terrain" in state) != (self._tiles is not None):
-            raise CheckpointError(f"go2-mujoco: the checkpoint was saved on {'rough' if 'terrain' in state else 'flat'}"
-                                  f" ground, this env is on {'flat' if self._tiles is None else 'rough'} ground")
-        if tuple(state["mujoco_state"].shape) != self.state.shape:
-            raise CheckpointError(f"go2-mujoco: checkpoint MuJoCo state has shape "
-                                  f"{tuple(state['mujoco_state'].shape)}, this model needs {self.state.shape}")
-        with torch.inference_mode():
-            self.state[:] = state["mujoco_state"].numpy()
-            self.sensors[:] = state["mujoco_sensors"].numpy()
-            self.generator.set_state(state["generator"].cpu())
-            for name in _BUFFERS:
-                now, saved = getattr(self, name), state["buffers"][name]
-                if tuple(saved.shape) != tuple(now.shape):
-                    raise CheckpointError(f"go2-mujoco: checkpoint env state buffers.{name} has shape "
-                                          f"{tuple(saved.shape)}, this env expects {tuple(now.shape)}")
-                setattr(self, name, saved.to(dtype=now.dtype).clone())
-            if self._tiles is not None:
-                self._tiles.load_state_dict(state["terrain"])
-            self._apply_bucket_dynamics(range(len(self._bucket_models)))
-            for i, b in enumerate(self.env_bucket.tolist()) if self._bucket_models else ():
-                self.models[i] = self._bucket_models[b]
+        load_env_state(self, state, _BUFFERS)
 
 
 def make_go2_mujoco(params: Go2MujocoParams, ctx: RunContext) -> Go2MujocoEnv:
