@@ -316,3 +316,11 @@ def test_render_draws_the_terrain_under_the_robot():
     assert out.returncode == 0, out.stderr
     values = out.stdout.split()
     assert all(float(v) > 20.0 for v in values[:2]), out.stdout  # ground, not sky, in the lower part of each frame
+
+
+def test_a_terrain_too_large_for_memory_is_refused_with_its_size_before_anything_is_built():
+    from fastembody_core import ResourceError, make_env
+
+    with pytest.raises(ResourceError, match=r"go2-mujoco's terrain \(\d+ x \d+ cells at hfield_upsample 64: \d+ MB "
+                                            r"per MuJoCo model, \d+ copies\) needs about .*hfield_upsample"):
+        make_env("go2-mujoco", {"num_envs": 1, "compile": False, "hfield_upsample": 64, "terrain": {"type": "rough"}})

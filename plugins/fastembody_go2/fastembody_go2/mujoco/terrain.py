@@ -133,9 +133,36 @@ def load_terrain_model(physics: Any, terrain: Terrain, upsample: int, keep_borde
     return model
 
 
+COMPILE_COPIES = 3
+"""Copies of the hfield MuJoCo holds while compiling a model (``compile_mjcf``), on top of the models kept."""
+
+
+def check_hfield_memory(params: Any, terrain: Optional[Terrain] = None) -> None:
+    """ResourceError (one line, with the size) before any hfield is built if go2-mujoco's copies of it (one
+    model per stepping thread, the env's own, and the compile-time copies) would not fit in memory."""
+    from fastembody_core import check_memory
+
+    from .driver import default_nthread
+
+    if terrain is not None:
+        cells_x, cells_y = (int(n) for n in terrain.heights.shape)
+    else:
+        t = params.terrain
+        rows, cols = t.grid_cells
+        kept = max(float(params.hfield_border), t.horizontal_scale)
+        drop = max(0, t.border_cells - int(math.floor(kept / t.horizontal_scale + 1e-9)))
+        cells_x, cells_y = rows - 2 * drop, cols - 2 * drop
+    per_copy = 4 * cells_x * cells_y * int(params.hfield_upsample) ** 2
+    copies = (params.nthread or default_nthread()) + 1 + COMPILE_COPIES
+    check_memory(per_copy * copies, f"go2-mujoco's terrain ({cells_x} x {cells_y} cells at hfield_upsample "
+                 f"{params.hfield_upsample}: {per_copy / 2**20:.0f} MB per MuJoCo model, {copies} copies)",
+                 "lower env.params.hfield_upsample, or env.params.terrain.num_rows / num_cols")
+
+
 def build_env_terrain(params: Any, seed: int, terrain: Optional[Terrain] = None,
                       spawn: Optional[Any] = None) -> Tuple[Any, "EnvTerrain"]:
     """(MjModel on the ground, EnvTerrain) of a ``Go2MujocoParams``: ``terrain``, else the generated one."""
+    check_hfield_memory(params, terrain)
     ground = generate_terrain(params.terrain, int(seed)) if terrain is None else terrain
     model = load_terrain_model(params.physics, ground, params.hfield_upsample, params.hfield_border)
     return model, EnvTerrain(ground, params.terrain, int(params.num_envs), spawn)
