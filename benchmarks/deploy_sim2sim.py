@@ -111,10 +111,7 @@ def run_dds(bundle: Any, episodes: int, seconds: float, command: List[float]) ->
 def compare_observations(bundle: Any, recorded: List[Dict[str, Any]],
                          env_obs: Dict[int, np.ndarray]) -> Dict[str, float]:
     """Largest |runner - env| per term over the policy steps whose state tick the bridge saw."""
-    offsets, start = {}, 0
-    for term in bundle.terms:
-        offsets[term] = (start, start + bundle.term_dims[term])
-        start += bundle.term_dims[term]
+    slices = bundle.term_slices
     worst = {t: 0.0 for t in bundle.terms}
     matched = 0
     for row in recorded:
@@ -122,8 +119,8 @@ def compare_observations(bundle: Any, recorded: List[Dict[str, Any]],
         if ref is None:
             continue
         matched += 1
-        for term, (a, b) in offsets.items():
-            diff = np.abs(np.asarray(row["terms"][term]) - ref[a:b]).max()
+        for term, where in slices.items():
+            diff = np.abs(np.asarray(row["terms"][term]) - ref[where]).max()
             worst[term] = max(worst[term], float(diff))
     worst["matched_steps"] = matched
     return worst

@@ -28,7 +28,7 @@ class _Group(click.Group):
     plugins add (hook ``register_commands``) are looked up after the built-in ones."""
 
     def _plugin_commands(self, ctx: click.Context) -> Dict[str, click.Command]:
-        return get_registry().commands(reserved=super().list_commands(ctx))
+        return get_registry().commands(reserved=self.commands)  # self.commands: the built-ins only
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
         return super().get_command(ctx, cmd_name) or self._plugin_commands(ctx).get(cmd_name)
@@ -132,7 +132,7 @@ def sweep(ctx: click.Context, sweep_file: Path, engine: Optional[str], address: 
 
 
 def _plugins_data() -> List[dict]:
-    get_registry().commands(reserved=click.Group.list_commands(cli, click.Context(cli)))  # commands count too
+    get_registry().commands(reserved=cli.commands)  # plugin commands are listed too
     return [p.as_dict() for p in get_registry().plugins()]
 
 

@@ -57,6 +57,15 @@ class Bundle:
         return self.manifest["robot"]
 
     @property
+    def term_slices(self) -> Dict[str, slice]:
+        """Where each term sits in the observation vector."""
+        out, start = {}, 0
+        for term in self.terms:
+            out[term] = slice(start, start + self.term_dims[term])
+            start += self.term_dims[term]
+        return out
+
+    @property
     def policy_file(self) -> Path:
         return self.path / self.manifest["policy"]["file"]
 

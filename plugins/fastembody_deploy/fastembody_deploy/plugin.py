@@ -50,19 +50,13 @@ def register_commands(cli: Any) -> None:
 def _simulate(bundle: Any, sim_env: str, overrides: Sequence[str], command: Sequence[float], duration: float,
               video: Optional[Path]) -> None:
     from fastembody_core import FastEmbodyError, make_env
-    from fastembody_core.config import parse_override
+    from fastembody_core.config import apply_overrides
     from fastembody_core.contracts import JointLevelEnv, RunContext, require_capability
 
     from .errors import DeployError
     from .sim_session import run_sim_session
 
-    params = {"num_envs": 1, "compile": False}
-    for text in overrides:
-        keys, value = parse_override(text)
-        node = params
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-        node[keys[-1]] = value
+    params = apply_overrides({"num_envs": 1, "compile": False}, overrides)
     env = make_env(sim_env, params, RunContext(render=video is not None), source="--set")
     try:
         require_capability(env, JointLevelEnv, sim_env, "deploy --sim cannot drive it joint by joint")

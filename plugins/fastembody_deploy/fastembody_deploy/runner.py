@@ -68,9 +68,8 @@ class Runner:
         self.clock, self.log, self.record = clock, log, record
         self.last_action = np.zeros(len(bundle.default_joint_pos))
         self.report = RunReport()
-        lows = [r[0] for r in (bundle.command_ranges[k] for k in ("lin_vel_x", "lin_vel_y", "ang_vel_yaw"))]
-        highs = [r[1] for r in (bundle.command_ranges[k] for k in ("lin_vel_x", "lin_vel_y", "ang_vel_yaw"))]
-        self._command_low, self._command_high = np.asarray(lows), np.asarray(highs)
+        ranges = np.asarray([bundle.command_ranges[k] for k in ("lin_vel_x", "lin_vel_y", "ang_vel_yaw")])
+        self._command_low, self._command_high = ranges[:, 0], ranges[:, 1]
 
     def damping(self) -> JointCommand:
         return JointCommand.damping(self.machine.config.damping_kd, len(self.last_action))

@@ -50,10 +50,7 @@ def test_the_runner_stands_go2_mujoco_up_over_dds(sdk, bundle_factory):
     standing = result.policy_samples(settle_s=0.5)
     assert standing and min(s["base_pos"][2] for s in standing) > 0.2  # stood up, and stands on the policy's PD
     assert not result.fell(bundle.max_tilt)
-    offsets, start = {}, 0
-    for term in bundle.terms:
-        offsets[term] = slice(start, start + bundle.term_dims[term])
-        start += bundle.term_dims[term]
+    offsets = bundle.term_slices
     matched = 0
     for row in result.report["observations"]:
         ref = published.get(row["tick"])
