@@ -1,6 +1,6 @@
 """pluggy hook specifications: how a plugin tells FastEmbody what it provides.
 
-A plugin module implements any of these hooks; the first four receive a ``register`` callback::
+A plugin module implements any of these hooks; the ``register_*`` ones receive a ``register`` callback::
 
     from fastembody_core import hookimpl
 
@@ -58,3 +58,11 @@ def register_commands(cli):
     """Add commands to the ``fastembody`` CLI: ``cli`` is its click group (``@cli.command()`` as simonw/llm's
     ``register_commands``). A command may not take a built-in command's name. Import heavy modules inside the
     command, not at module level."""
+
+
+@hookspec
+def register_install_hints(register):
+    """Say which package provides a name this plugin's users may ask for without having it installed:
+    ``register(kind, name, requirement)``, e.g. ``register("algorithm", "sac", "my-sac-plugin")``. ``kind`` is
+    ``env``, ``algorithm``, ``trainer`` or ``logger``; a name ending in ``:*`` covers a family (``gym:*``). An
+    unknown name then says ``it is provided by <requirement>: pip install <requirement>``."""

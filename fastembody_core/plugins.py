@@ -22,20 +22,8 @@ from .errors import PluginError
 KINDS = ("envs", "algorithms", "trainers", "loggers")
 _HOOK_OF_KIND = {"envs": "register_envs", "algorithms": "register_algorithms", "trainers": "register_trainers",
                  "loggers": "register_loggers"}
+_HOOK_NAMES = [name for name in dir(hookspecs) if name.startswith("register_")]
 _SINGULAR = {"envs": "env", "algorithms": "algorithm", "trainers": "trainer", "loggers": "logger"}
-
-# Names FastEmbody's own packages provide, for "pip install ..." hints when they are missing.
-KNOWN_PROVIDERS = {
-    ("envs", "go2-toy"): "fastembody-go2",
-    ("envs", "go2-isaac"): "fastembody-go2",
-    ("envs", "isaac"): "fastembody-go2",
-    ("envs", "go2-mujoco"): "fastembody-go2[mujoco]",
-    ("envs", "gym:*"): "fastembody-gym",
-    ("algorithms", "ppo"): "fastembody-ppo",
-    ("algorithms", "distillation"): "fastembody-distill",
-    ("loggers", "wandb"): "fastembody-trackers[wandb]",
-    ("loggers", "mlflow"): "fastembody-trackers[mlflow]",
-}
 
 
 class PluginWarning(UserWarning):
@@ -123,6 +111,8 @@ class Registry:
         self._modules: Dict[str, Any] = {}
         self._tables: Dict[str, Dict[str, Registration]] = {k: {} for k in KINDS}
         self._commands: Optional[Dict[str, Any]] = None
+        self._hints: Dict[Tuple[str, str], Dict[str, str]] = {}
+        """(kind, name or family) -> {requirement: plugin that said so} (``register_install_hints``)."""
         self._conflicts: Dict[Tuple[str, str], List[Registration]] = {}
         """(kind, name) -> every registration of a name claimed more than once: refused until one is removed."""
 
@@ -153,7 +143,8 @@ class Registry:
     def _fail(self, info: PluginInfo, error: str) -> None:
         info.status, info.error = "error", " ".join(error.split())
         self._plugins[info.name] = info
-        warnings.warn(f"plugin {info.name} {info.version}: {info.error}", PluginWarning, stacklevel=3)
+        version = f" {info.version}" if info.version else ""
+        warnings.warn(f"plugin {info.name}{version}: {info.error}", PluginWarning, stacklevel=3)
 
     def _add(self, module: Any, info: PluginInfo) -> None:
         try:
@@ -169,30 +160,35 @@ class Registry:
         unknown = sorted(h.name for h in callers if not h.has_spec())
         info.hooks = sorted(h.name for h in callers if h.has_spec())
         if unknown:  # a misspelled hook fails alone; the plugin's other hooks still register
-            near = difflib.get_close_matches(unknown[0], list(_HOOK_OF_KIND.values()) + ["register_commands"], n=1)
+            near = difflib.get_close_matches(unknown[0], _HOOK_NAMES, n=1)
             msg = f"unknown hook {unknown[0]!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
             if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
                 self.pm.unregister(module)
                 raise PluginError(f"plugin {info.name}: {msg}")
             self._fail(info, msg + (f"; its other hooks ({', '.join(info.hooks)}) are loaded" if info.hooks else ""))
         new: List[Registration] = []
+        hints: List[Tuple[str, str, str]] = []
         try:
             for kind in KINDS:
                 for impl in getattr(self.pm.hook, _HOOK_OF_KIND[kind]).get_hookimpls():
                     if impl.plugin is module:
                         impl.function(register=self._registrar(kind, info.name, new))
-        except PluginError:
-            self.pm.unregister(module)
-            raise
-        except Exception as exc:
+            for impl in self.pm.hook.register_install_hints.get_hookimpls():
+                if impl.plugin is module:
+                    impl.function(register=self._hint_registrar(info.name, hints))
+        except Exception as exc:  # a bad registration fails this plugin alone, as a broken import does
             self.pm.unregister(module)
             if os.environ.get("FASTEMBODY_STRICT_PLUGINS") == "1":
                 raise
-            self._fail(info, f"registration failed: {type(exc).__name__}: {exc}")
+            own = str(exc).replace(f"plugin {info.name}: ", "", 1)
+            self._fail(info, f"registration failed: {own}" if isinstance(exc, PluginError) else
+                       f"registration failed: {type(exc).__name__}: {exc}")
             return
         self._plugins[info.name] = info
         self._modules[info.name] = module
         self._commands = None
+        for kind, name, requirement in hints:
+            self._hints.setdefault((kind, name), {}).setdefault(requirement, info.name)
         for reg in new:
             info.registered.setdefault(reg.kind, []).append(reg.name)
             key = (reg.kind, reg.name)
@@ -242,6 +238,28 @@ class Registry:
             sink.append(Registration(kind, name, factory, params, description, preload, plugin))
 
         return register
+
+    @staticmethod
+    def _hint_registrar(plugin: str, sink: List[Tuple[str, str, str]]) -> Callable[..., None]:
+        kinds = {singular: kind for kind, singular in _SINGULAR.items()}
+
+        def register(kind: str, name: str, requirement: str) -> None:
+            if kind not in kinds:
+                raise PluginError(f"plugin {plugin}: install hint kind {kind!r} is not one of "
+                                  f"{', '.join(sorted(kinds))}")
+            if not (isinstance(name, str) and name and isinstance(requirement, str) and requirement.strip()):
+                raise PluginError(f"plugin {plugin}: install hint for {kind} {name!r} needs a name and a requirement")
+            sink.append((kinds[kind], name, requirement.strip()))
+
+        return register
+
+    def install_hint(self, kind: str, name: str) -> Optional[str]:
+        """The requirement installed plugins say provides ``name`` (``register_install_hints``), or None."""
+        self._ensure_loaded()
+        for (k, known), requirements in self._hints.items():
+            if k == kind and (known == name or (known.endswith(":*") and name.startswith(known[:-1]))):
+                return " or ".join(requirements)
+        return None
 
     # -- CLI commands from plugins (register_commands) ------------------------------------------------
     def commands(self, reserved: Iterable[str] = ()) -> Dict[str, Any]:
@@ -299,6 +317,10 @@ class Registry:
         for kind in KINDS:
             for reg_name in [n for n, r in self._tables[kind].items() if r.plugin == name]:
                 del self._tables[kind][reg_name]
+        for key, requirements in list(self._hints.items()):
+            self._hints[key] = {req: p for req, p in requirements.items() if p != name}
+            if not self._hints[key]:
+                del self._hints[key]
         for (kind, reg_name), claims in list(self._conflicts.items()):
             left = [r for r in claims if r.plugin != name]
             if len(left) == len(claims):
@@ -332,10 +354,10 @@ class Registry:
                 return reg
         installed = ", ".join(sorted(table)) or "none"
         hint = ""
-        for (k, known), dist in KNOWN_PROVIDERS.items():
-            if k == kind and (known == name or (known.endswith(":*") and name.startswith(known[:-1]))):
-                hint = f"; it is provided by {dist}: pip install {dist}"
-        if not hint:
+        requirement = self.install_hint(kind, name)
+        if requirement is not None:
+            hint = f"; it is provided by {requirement}: pip install {requirement}"
+        else:
             near = difflib.get_close_matches(name, list(table), n=1)
             if near:
                 hint = f"; did you mean {near[0]!r}?"

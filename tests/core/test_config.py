@@ -137,13 +137,16 @@ def test_unknown_env_lists_installed_and_provider(fake):
         experiment_from_dict(data, "exp.yaml")
 
 
-def test_unknown_project_algorithm_names_package(registry, monkeypatch):
+def test_an_algorithm_an_installed_plugin_hints_at_names_its_package(registry, monkeypatch):
     from fastembody_core import plugins
+    from fastembody_go2 import plugin as go2_plugin
 
-    monkeypatch.setattr(plugins, "_registry", plugins.Registry(load_entry_points=False))  # nothing installed
+    monkeypatch.setattr(plugins, "_registry", plugins.Registry(load_entry_points=False))  # only what we add
     plugins._registry.register_plugin(FakePlugin(), name="fake-config-plugin")
+    plugins._registry.register_plugin(go2_plugin, name="fastembody-go2")  # its recipes need PPO / distillation
     data = {"name": "t", "env": {"name": "cfg-env"}, "algorithm": {"name": "distillation"}}
-    with pytest.raises(PluginError, match=r"pip install fastembody-distill"):
+    with pytest.raises(PluginError, match=r"exp.yaml: algorithm.name: unknown algorithm 'distillation' .*it is "
+                                          r"provided by fastembody-distill: pip install fastembody-distill"):
         experiment_from_dict(data, "exp.yaml")
 
 

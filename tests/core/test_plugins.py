@@ -146,6 +146,49 @@ def test_family_names_match_prefix(registry, register_plugin):
         registry.get("envs", "fam:")
 
 
+class HintingPlugin:
+    @hookimpl
+    def register_install_hints(self, register):
+        register("algorithm", "far-algo", "far-package[extra]")
+        register("env", "far:*", "far-envs")
+
+
+def test_install_hints_come_from_plugins_and_leave_with_them(registry, register_plugin):
+    with pytest.raises(PluginError, match=r"unknown algorithm 'far-algo' \(installed: [^)]*\)$"):
+        registry.get("algorithms", "far-algo")  # no plugin says where it comes from: no hint
+    register_plugin(HintingPlugin(), "hinting")
+    with pytest.raises(PluginError, match=r"it is provided by far-package\[extra\]: pip install far-package\[extra\]"):
+        registry.get("algorithms", "far-algo")
+    with pytest.raises(PluginError, match=r"unknown env 'far:Thing-v1'.*pip install far-envs"):
+        registry.get("envs", "far:Thing-v1")
+    with pytest.raises(PluginError, match=r"unknown env 'far-algo' \(installed"):  # hints are per kind
+        registry.get("envs", "far-algo")
+    registry.unregister_plugin("hinting")
+    assert registry.install_hint("algorithms", "far-algo") is None
+
+
+def test_a_bad_install_hint_fails_that_plugin_with_one_line(registry, register_plugin):
+    class BadHint:
+        @hookimpl
+        def register_install_hints(self, register):
+            register("envs", "x", "pkg")  # the kind is singular
+
+    with pytest.warns(PluginWarning, match=r"^plugin bad-hint: registration failed: install hint kind 'envs' is "
+                                           r"not one of algorithm, env, logger, trainer"):
+        info = register_plugin(BadHint(), "bad-hint")
+    assert info.status == "error"
+
+
+def test_the_core_names_no_plugin_package():
+    """Install hints belong to plugins (register_install_hints): the core's code names none of its sisters."""
+    sisters = ("fastembody-go2", "fastembody-ppo", "fastembody-distill", "fastembody-gym", "fastembody-trackers",
+               "fastembody-deploy", "fastembody_go2", "fastembody_ppo", "fastembody_distill", "fastembody_gym",
+               "fastembody_trackers", "fastembody_deploy")
+    named = [f"{path.relative_to(ROOT)}: {word}" for path in sorted((ROOT / "fastembody_core").rglob("*.py"))
+             for word in sisters if word in path.read_text(encoding="utf-8")]
+    assert not named, named
+
+
 def test_import_is_torch_free_and_loads_no_plugin():
     code = (
         "import sys, fastembody_core, fastembody_core.cli, fastembody_core.config, fastembody_core.pipeline;"

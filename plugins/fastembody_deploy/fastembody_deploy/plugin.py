@@ -11,6 +11,11 @@ DEFAULT_SIM_ENV = "go2-mujoco"
 
 
 @hookimpl
+def register_install_hints(register: Any) -> None:
+    register("env", DEFAULT_SIM_ENV, "fastembody-go2[mujoco]")  # what `deploy --sim` runs the bundle in
+
+
+@hookimpl
 def register_commands(cli: Any) -> None:
     @cli.command("deploy")
     @click.argument("bundle", type=click.Path(path_type=Path))

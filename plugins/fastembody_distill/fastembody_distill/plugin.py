@@ -19,3 +19,8 @@ def register_algorithms(register):
         params=DistillationParams,
         description="Teacher -> student distillation (DAgger or behaviour cloning) onto deployable observations",
     )
+
+
+@hookimpl
+def register_install_hints(register):
+    register("algorithm", "ppo", "fastembody-ppo")  # the teachers it distils are PPO runs

@@ -50,3 +50,10 @@ def register_envs(register):
              description=isaac.ISAAC_DESCRIPTION, preload=isaac.PRELOAD)
     register("go2-isaac", isaac.make_go2_isaac_env, params=isaac.Go2IsaacParams,
              description=isaac.GO2_ISAAC_DESCRIPTION, preload=isaac.PRELOAD)
+
+
+@hookimpl
+def register_install_hints(register):
+    # the Go2 recipes (configs/go2_*.yaml, unitree_go2_ppo.yaml) train with these
+    register("algorithm", "ppo", "fastembody-ppo")
+    register("algorithm", "distillation", "fastembody-distill")
