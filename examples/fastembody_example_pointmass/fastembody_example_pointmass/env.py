@@ -20,6 +20,9 @@ class PointMassEnv(VectorEnv):
         self.step_dt = params.dt
         self.observation_shapes = {"policy": (4,)}
         self.observation_terms = {"policy": ("position", "velocity")}
+        if params.privileged:
+            self.observation_shapes["critic"] = (6,)
+            self.observation_terms["critic"] = ("position", "velocity", "position_squared")
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(ctx.seed + 7919 * ctx.rank)
         self.pos = torch.zeros(self.num_envs, 2, device=self.device)
@@ -39,7 +42,10 @@ class PointMassEnv(VectorEnv):
         self.episode_return[mask] = 0.0
 
     def get_observations(self) -> Dict[str, torch.Tensor]:
-        return {"policy": torch.cat([self.pos, self.vel], dim=1)}
+        obs = {"policy": torch.cat([self.pos, self.vel], dim=1)}
+        if self.params.privileged:
+            obs["critic"] = torch.cat([self.pos, self.vel, self.pos * self.pos], dim=1)
+        return obs
 
     def reset(self) -> Dict[str, torch.Tensor]:
         self._reset_envs(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
@@ -54,12 +60,16 @@ class PointMassEnv(VectorEnv):
         reward = -self.pos.norm(dim=1) - 0.01 * (force * force).sum(dim=1)
         self.episode_return += reward
         self.episode_length_buf += 1
-        time_outs = self.episode_length_buf >= self.max_episode_length
+        terminated = torch.zeros_like(self.episode_length_buf, dtype=torch.bool)
+        if self.params.max_distance is not None:
+            terminated = self.pos.abs().amax(dim=1) > self.params.max_distance
+        time_outs = (self.episode_length_buf >= self.max_episode_length) & ~terminated
+        dones = terminated | time_outs
         extras: Dict[str, Any] = {"time_outs": time_outs}
-        if bool(time_outs.any()):
-            extras["episode"] = {"return": self.episode_return[time_outs].mean()}
-            self._reset_envs(time_outs)
-        return self.get_observations(), reward, time_outs.clone(), extras
+        if bool(dones.any()):
+            extras["episode"] = {"return": self.episode_return[dones].mean()}
+            self._reset_envs(dones)
+        return self.get_observations(), reward, dones, extras
 
     def state_dict(self) -> Dict[str, Any]:
         return {

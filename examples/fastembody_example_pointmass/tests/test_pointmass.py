@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from fastembody_core import EnvError, RunContext, get_registry
+from fastembody_core import ConfigError, EnvError, RunContext, get_registry
 from fastembody_core.testing import check_vector_env, learning_precision, learning_seed
 from fastembody_example_pointmass.config import PointMassParams
 from fastembody_example_pointmass.env import PointMassEnv
@@ -30,6 +30,23 @@ def test_env_contract():
     assert (env.episode_length_buf == 0).all()  # auto-reset inside step
     with pytest.raises(EnvError, match="NaN"):
         env.step(torch.full((8, 2), float("nan")))
+
+
+def test_privileged_critic_group_and_terminations_keep_the_contract():
+    params = PointMassParams(num_envs=8, episode_length=200, max_distance=0.5, privileged=True)
+    env = PointMassEnv(params, RunContext(seed=1))
+    check_vector_env(env)
+    obs = env.reset()
+    assert env.spec().observation_shapes == {"policy": (4,), "critic": (6,)}
+    assert torch.equal(obs["critic"][:, :4], obs["policy"]) and torch.equal(obs["critic"][:, 4:], obs["policy"][:, :2] ** 2)
+    terminated = torch.zeros(8, dtype=torch.bool)
+    for _ in range(30):  # pushed away from the origin, every mass passes 0.5 m long before the time limit
+        obs, _, dones, extras = env.step(torch.sign(obs["policy"][:, :2]) * 1.0)
+        assert not extras["time_outs"].any()
+        terminated |= dones
+    assert terminated.all()
+    with pytest.raises(ConfigError, match="must be > 0"):
+        PointMassParams(max_distance=0.0)
 
 
 def test_state_dict_round_trip():

@@ -1,54 +1,24 @@
-"""Test helpers for the PPO plugin: a tiny pure-torch env and a rollout loop shaped like the trainer's (AlgorithmHandle's docstring)."""
-from typing import Any, Dict, List
+"""Test helpers for the PPO plugin: the example point-mass env and a rollout loop shaped like the trainer's
+(AlgorithmHandle's docstring)."""
+from typing import Any, List
 
 import torch
 
 from fastembody_core import EnvSpec, RunContext, VectorEnv
 from fastembody_core.testing import learning_seed
+from fastembody_example_pointmass.config import PointMassParams
+from fastembody_example_pointmass.env import PointMassEnv
 from fastembody_ppo import PPOParams
 
 
-class PointMassEnv(VectorEnv):
-    """2-D point masses pushed towards the origin; time-out after ``max_episode_length``, terminated when far."""
-
-    def __init__(self, num_envs: int = 64, max_episode_length: int = 50, critic: bool = True, seed: int = 0):
-        self.num_envs, self.num_actions, self.max_episode_length, self.step_dt = num_envs, 2, max_episode_length, 0.1
-        self.device = torch.device("cpu")
-        self.observation_shapes = {"policy": (4,)}
-        if critic:
-            self.observation_shapes["critic"] = (6,)
-        self.gen = torch.Generator().manual_seed(seed)
-        self.pos, self.vel = torch.zeros(num_envs, 2), torch.zeros(num_envs, 2)
-        self.episode_length_buf = torch.zeros(num_envs, dtype=torch.long)
-
-    def _reset(self, ids: torch.Tensor) -> None:
-        self.pos[ids] = 2.0 * torch.rand(len(ids), 2, generator=self.gen) - 1.0
-        self.vel[ids] = 0.0
-        self.episode_length_buf[ids] = 0
-
-    def reset(self) -> Dict[str, torch.Tensor]:
-        self._reset(torch.arange(self.num_envs))
-        return self.get_observations()
-
-    def get_observations(self) -> Dict[str, torch.Tensor]:
-        obs = {"policy": torch.cat([self.pos, self.vel], 1)}
-        if "critic" in self.observation_shapes:
-            obs["critic"] = torch.cat([self.pos, self.vel, self.pos.square()], 1)
-        return obs
-
-    def step(self, actions: torch.Tensor):
-        a = actions.clamp(-1.0, 1.0)
-        self.vel = 0.9 * self.vel + self.step_dt * 2.0 * a
-        self.pos = self.pos + self.step_dt * self.vel
-        rewards = -self.pos.square().sum(1) - 0.01 * a.square().sum(1)
-        self.episode_length_buf += 1
-        terminated = self.pos.abs().max(1).values > 3.0
-        time_outs = (self.episode_length_buf >= self.max_episode_length) & ~terminated
-        dones = terminated | time_outs
-        ids = dones.nonzero().flatten()
-        if len(ids):
-            self._reset(ids)
-        return self.get_observations(), rewards, dones, {"time_outs": time_outs}
+def point_mass(num_envs: int = 64, episode_length: int = 50, critic: bool = True, seed: int = 0) -> PointMassEnv:
+    """The example plugin's point masses (the env a third party would start from), with terminations when far and,
+    with ``critic``, the privileged 6-dim ``critic`` group; reset."""
+    params = PointMassParams(num_envs=num_envs, episode_length=episode_length, max_force=2.0, max_distance=3.0,
+                             privileged=critic)
+    env = PointMassEnv(params, RunContext(seed=seed))
+    env.reset()
+    return env
 
 
 def make_ppo(env: VectorEnv, **overrides: Any):

@@ -3,7 +3,7 @@ import io
 
 import pytest
 import torch
-from ppo_testing import PointMassEnv, make_ppo, train
+from ppo_testing import make_ppo, point_mass, train
 
 from fastembody_core import CheckpointError, load_policy
 from fastembody_core.testing import check_algorithm, learning_precision
@@ -14,7 +14,8 @@ from fastembody_core.testing import check_algorithm, learning_precision
 def test_ppo_learns_point_mass(env, precision):
     rewards = train(make_ppo(env, precision=precision, num_learning_epochs=4), env, iterations=40)
     first, last = sum(rewards[:3]) / 3, sum(rewards[-3:]) / 3
-    # a random policy drifts (about -0.9 per step); a trained one holds the masses near the origin
+    # a random policy drifts (about -1.0 per step, seeds 0-5); a trained one holds the masses near the origin
+    # (-0.11 to -0.14 after 40 iterations at seeds 0-5, fp32 and bf16; recurrent: -0.15 to -0.20 after 30)
     assert last > first + 0.5, (first, last)
     assert last > -0.2, rewards
 
@@ -75,8 +76,7 @@ def test_fixed_schedule_keeps_the_learning_rate(env):
 def test_minibatch_replay_reproduces_the_rollout(rnn_type):
     """Before any step the update's forward pass must give the rollout's means and values (ratio 1)."""
     torch.manual_seed(0)
-    env = PointMassEnv(num_envs=6, max_episode_length=4)
-    env.reset()
+    env = point_mass(num_envs=6, episode_length=4)
     algo = make_ppo(env, rnn_type=rnn_type, rnn_hidden_size=8, num_mini_batches=2)
     algo.setup(10)
     obs = env.get_observations()
@@ -144,7 +144,7 @@ def test_core_rebuilds_the_actor_without_the_ppo_plugin(env):
 
 def test_loading_a_checkpoint_of_another_env_names_both_shapes(env):
     state = save_load(make_ppo(env).state_dict())
-    bigger = PointMassEnv(num_envs=4, critic=False)
+    bigger = point_mass(num_envs=4, critic=False)
     with pytest.raises(CheckpointError, match=r"obs_dim: checkpoint 6 vs this run 4"):
         make_ppo(bigger).load_state_dict(state)
     state["actor_state"]["model.mlp.0.weight"] = torch.zeros(32, 5)
@@ -157,14 +157,14 @@ def test_policy_state_loads_where_only_the_critic_inputs_differ(env):
     algo = make_ppo(env, obs_normalization=True)
     train(algo, env, iterations=2)
     state = save_load(algo.state_dict())
-    no_critic_group = PointMassEnv(num_envs=64, critic=False)  # critic reads the 4-dim policy group, not 6
+    no_critic_group = point_mass(num_envs=64, critic=False)  # critic reads the 4-dim policy group, not 6
     with pytest.raises(CheckpointError, match=r"critic_spec does not match .*obs_dim: checkpoint 6 vs this run 4"):
         make_ppo(no_critic_group, obs_normalization=True).load_state_dict(state)
     player = make_ppo(no_critic_group, obs_normalization=True)
     player.load_policy_state(state)
     obs = env.get_observations()
     torch.testing.assert_close(player.act_inference({"policy": obs["policy"]}), algo.act_inference(obs))
-    other_policy = PointMassEnv(num_envs=4, critic=False)
+    other_policy = point_mass(num_envs=4, critic=False)
     other_policy.observation_shapes = {"policy": (3,)}  # the actor's inputs differ: still refused
     with pytest.raises(CheckpointError, match=r"model_spec does not match .*obs_dim: checkpoint 4 vs this run 3"):
         make_ppo(other_policy).load_policy_state(state)
@@ -181,8 +181,7 @@ def test_compiled_networks_give_the_eager_results_and_plain_state_dict_keys(env)
     runs = []
     for algo in (eager, compiled):
         torch.manual_seed(1)
-        fresh = PointMassEnv()
-        fresh.reset()
+        fresh = point_mass()
         runs.append(train(algo, fresh, iterations=2, num_steps=8))
     eager_rewards, compiled_rewards = runs
     assert len(compiled_rewards) == len(eager_rewards) == 2
