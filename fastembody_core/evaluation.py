@@ -85,8 +85,9 @@ def experiment_for(
     """A run's experiment from its ``config.resolved.yaml``, with the dotted keys it could not carry over.
 
     ``env_name`` (another registered env, e.g. ``go2-mujoco`` for a go2-toy run) takes the run's env params
-    wherever it has a field of the same name (the rest keep their defaults); then ``overrides`` apply, then
-    ``env_params`` are set wherever the env's params have such a field (e.g. ``num_envs``)."""
+    wherever it has a field of the same name (the rest keep their defaults); then ``overrides`` apply; then the build
+    options ``env_params`` (``contracts.NUM_ENVS_PARAM``, ``COMPILE_PARAM``, ``COURSE_PARAM``) replace those fields
+    of the validated params (``dataclasses.replace``, so ``__post_init__`` checks them) where the env declares them."""
     from .config import RESOLVED_CONFIG_NAME, apply_overrides, experiment_from_dict, read_config_file
     from .plugins import get_registry
 
@@ -102,13 +103,12 @@ def experiment_for(
         env["name"] = env_name
     data["env"] = env
     apply_overrides(data, list(overrides))
-    params = data["env"].get("params") or {}
-    data["env"]["params"] = params
-    if env_params:
-        registration = get_registry().get("envs", str(data["env"].get("name")), source=str(path))
-        names = {f.name for f in dataclasses.fields(registration.params)} if registration.params is not None else set()
-        params.update({k: v for k, v in env_params.items() if k in names})
-    return experiment_from_dict(data, source=str(path)), dropped
+    experiment = experiment_from_dict(data, source=str(path))
+    params = experiment.env.params
+    if env_params and params is not None and dataclasses.is_dataclass(params):  # typed values on the validated params
+        names = {f.name for f in dataclasses.fields(params)}
+        experiment.env.params = dataclasses.replace(params, **{k: v for k, v in env_params.items() if k in names})
+    return experiment, dropped
 
 
 def load_run(
