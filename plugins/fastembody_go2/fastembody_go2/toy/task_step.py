@@ -3,7 +3,8 @@
 Pure functions over tensors (compiled together with the physics when ``compile`` is on); the env keeps the
 buffers and the randomness. With ``terrain`` (a height field) every height is measured from the local ground:
 the base height from the mean ground under the height-scan points (legged_gym's ``measured_heights``), knees
-from the ground under each knee, trunk and head from the ground under their lowest points. Without it (flat
+from the ground under each knee, trunk and head from the ground under their lowest points, and the head also
+against the risers of higher neighbouring columns (a head pitched into a step is a fall, as in MuJoCo). Without it (flat
 ground) the flat code runs, unchanged.
 """
 from typing import NamedTuple, Optional, Tuple
@@ -16,7 +17,7 @@ from ..rewards import LocomotionState, RewardShape, air_time_step, heading_comma
 from ..task import CRITIC_TERMS, POLICY_TERMS
 from ..terrain.field import Terrain
 from .dynamics import BodyState, EnvDynamics, joints_to_aos
-from .terrain_contact import ground_at
+from .terrain_contact import column_contacts_soa, ground_at
 from ..kinematics import cross_components, leg_kinematics_components, rotate_components, rotate_inverse_components
 from ..kinematics import rotmat_components
 
@@ -125,6 +126,11 @@ def _local_heights(pos: Tuple[torch.Tensor, ...], rot: Tuple[torch.Tensor, ...],
         wz = base_z + rot[6] * px + rot[7] * py + rot[8] * pz
         clearances.append(wz - ground_at(terrain, wx, wy))
     clearances[-1] = clearances[-1] - robot.HEAD_RADIUS
+    # the head sphere against the risers and nosings of higher neighbour columns (as MuJoCo's head geom meets a
+    # step's face when the robot pitches into it): any depth there is a contact, so the clearance is <= -depth
+    depths, _ = column_contacts_soa(terrain, (wx, wy, wz), robot.HEAD_RADIUS)
+    clearances[-1] = torch.where((depths[1] > 0) | (depths[2] > 0),
+                                 torch.minimum(clearances[-1], -torch.maximum(depths[1], depths[2])), clearances[-1])
     return knee_height, torch.stack(clearances, 0).min(0).values
 
 

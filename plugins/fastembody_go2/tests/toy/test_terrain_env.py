@@ -150,6 +150,23 @@ def test_falls_and_knee_collisions_use_the_local_ground():
     assert bool(dones[0]) and not bool(dones[1]) and not bool(extras["time_outs"][0])
 
 
+def test_a_head_pitched_into_a_riser_is_a_fall():
+    """The head sphere meets the face of a higher step (MuJoCo's head geom does): a fall even while the ground
+    under it is far below; 6 cm from the riser, it is clear."""
+    env = make(num_envs=2, ground=build_course("stairs_up_10cm"), noise_level=0.0, randomization=STILL)
+    env.reset()
+    head_x = torch.tensor([1.5 - 0.03, 1.5 - 0.06])  # first riser at x = 1.5 m; head radius 4.7 cm
+    head_z = 0.08  # below the step's 0.1 m top, 3.3 cm above the ground under the head
+    with torch.inference_mode():
+        origin = torch.stack([head_x - robot.HEAD_CENTER[0], torch.zeros(2),
+                              torch.full((2,), head_z - robot.HEAD_CENTER[2])])
+        env.state.pos[:] = origin + torch.tensor(robot.COM_OFFSET).unsqueeze(1)
+        env.state.quat[:] = torch.tensor([[1.0], [0.0], [0.0], [0.0]])
+        m = measure(env.state, env.task, env.terrain, env._scan)
+    assert m.fallen.tolist() == [True, False]
+    assert float(m.lowest_body_point[0]) == pytest.approx(-(robot.HEAD_RADIUS - 0.03), abs=1e-4)
+
+
 def test_curriculum_moves_levels_by_legged_gyms_rule_at_episode_ends():
     env = make(num_envs=8, terrain=SMALL_ROUGH, noise_level=0.0, randomization=STILL)
     curriculum = env.curriculum
