@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .checkpoint import load_checkpoint_of, resolve_checkpoint
 from .contracts import (
     COMPILE_PARAM,
     COURSE_PARAM,
@@ -45,6 +44,8 @@ def _env_num_envs(experiment: Any) -> Optional[int]:
 
 def load_checkpoint_for(path: Path, experiment: Any, device: Any, where: str = "the run") -> Dict[str, Any]:
     """Load checkpoint ``path`` for ``experiment``; CheckpointError if another algorithm wrote it."""
+    from .checkpoint import load_checkpoint_of
+
     return load_checkpoint_of(path, experiment.algorithm.name, map_location=device, where=where)
 
 
@@ -125,13 +126,16 @@ def load_run(
     configured one when ``num_envs`` is None; ``env_name`` and ``env_params`` as in :func:`experiment_for`;
     ``render``: frames will be drawn, see ``RunContext.render``) and load ``checkpoint`` (default: the latest)
     into the algorithm."""
-    from .pipeline import build_env_and_algorithm, make_context
+    from .pipeline import build_env_and_algorithm, make_context, preload_modules
 
     run_dir = Path(run_dir)
     env_params = dict(env_params or {})
     if num_envs is not None:
         env_params[NUM_ENVS_PARAM] = int(num_envs)
     experiment, dropped = experiment_for(run_dir, env_name, overrides, env_params)
+    preload_modules(experiment)  # before torch: Isaac Gym's bindings refuse to load after it
+    from .checkpoint import resolve_checkpoint
+
     path = resolve_checkpoint(run_dir, checkpoint)
     configured = _env_num_envs(experiment)
     if num_envs is None and max_envs is not None and configured is not None and configured > max_envs:

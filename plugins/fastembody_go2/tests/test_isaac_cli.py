@@ -68,7 +68,8 @@ def test_ppo_trains_through_the_adapter(standin_run):
     assert resolved["env"] == {
         "name": "go2-isaac",
         "params": {"num_envs": 32, "sim_device": None, "rl_device": None, "headless": True, "seed": None,
-                   "cfg_overrides": {"env.episode_length_s": 0.5}, "terrain": to_plain(TerrainParams())},
+                   "cfg_overrides": {"env.episode_length_s": 0.5}, "terrain": to_plain(TerrainParams()),
+                   "course": None},
     }
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in records] == [1, 2, 3]

@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from fastembody_core import ConfigError
 
+from ..task_params import check_course
+from ..terrain.course_specs import CourseName
 from ..terrain.params import TerrainParams
 from .terrain import check_overrides_agree, terrain_cfg_settings
 
@@ -100,9 +102,16 @@ class Go2IsaacParams(IsaacCommonParams):
     terrain: TerrainParams = field(default_factory=TerrainParams)
     """The ground: ``flat`` (the task's own ground plane) or ``rough`` (legged_gym's trimesh terrain grid with
     the curriculum and the height scan in the observation; see :mod:`fastembody_go2.isaac.terrain`)."""
+    course: Optional[CourseName] = None
+    """Run one fixed evaluation course (``fastembody eval --courses`` sets it): the same course array as go2-toy
+    and go2-mujoco as legged_gym's trimesh, the command (0.5, 0, 0), 20 s episodes, no pushes;
+    ``extras["episode"]`` then holds ``course_success`` and ``course_progress`` (see
+    :mod:`fastembody_go2.isaac.courses` for what differs from the other Go2 envs). The observation layout stays the
+    one ``terrain.type`` gives."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_course(self.course)
         if isinstance(self.terrain, Mapping):  # plain data (built by hand): validate it the same way
             try:
                 self.terrain = TerrainParams(**self.terrain)

@@ -29,7 +29,9 @@ import torch  # noqa: E402
 from fastembody_core import ConfigError, EnvError, Observations, RunContext, StepResult, VectorEnv  # noqa: E402
 
 from ..terrain.params import TerrainParams  # noqa: E402
+from ..terrain.courses import build_course  # noqa: E402
 from .config import IsaacCommonParams, apply_cfg_overrides  # noqa: E402
+from .courses import CourseScore, course_cfg_settings, course_terrain_installed  # noqa: E402
 from .terrain import (PROPRIOCEPTIVE_OBSERVATIONS, check_overrides_agree, missing_terrain_support,  # noqa: E402
                       terrain_cfg_settings)
 from .preload import DOCS, missing_dependencies_message  # noqa: E402
@@ -38,7 +40,8 @@ from .preload import DOCS, missing_dependencies_message  # noqa: E402
 class IsaacGymVecEnv(VectorEnv):
     """A legged_gym task (``LeggedRobot`` or a subclass) behind the VectorEnv contract."""
 
-    def __init__(self, env: Any, device: Optional[str] = None, task: str = ""):
+    def __init__(self, env: Any, device: Optional[str] = None, task: str = "", course: bool = False):
+        """``course``: score every episode as a course run (``extras["episode"]["course_success"]``)."""
         self.unwrapped = env
         """The legged_gym env itself (its ``cfg``, ``commands``, ``root_states``, ... stay reachable)."""
         self.task = task
@@ -59,6 +62,8 @@ class IsaacGymVecEnv(VectorEnv):
         self.observation_terms, self.privileged_terms = _known_terms(
             task, num_obs, self.has_privileged_obs, _measured_points(env.cfg))
         self._closed = False
+        self._course = course
+        self._score: Optional[CourseScore] = None
 
     # -- episode_length_buf, proxied ------------------------------------------------------------------
     @property
@@ -75,6 +80,8 @@ class IsaacGymVecEnv(VectorEnv):
         # inference mode as in the rollout: reset_idx writes into buffers the last (inference-mode) step made
         with torch.inference_mode():
             obs, privileged = self.unwrapped.reset()
+        if self._course:
+            self._score = CourseScore(self._base_x())
         return self._groups(obs, privileged)
 
     def get_observations(self) -> Observations:
@@ -91,6 +98,12 @@ class IsaacGymVecEnv(VectorEnv):
         episode = extras.get("episode")
         if episode is not None and bool(dones.any()):
             out["episode"] = episode
+        if self._course:
+            if self._score is None:
+                self._score = CourseScore(self._base_x())
+            outcome = self._score.update(self._base_x(), dones)
+            if outcome is not None:
+                out["episode"] = dict(out.get("episode") or {}, **outcome)
         return self._groups(obs, privileged), rewards, dones, out
 
     def close(self) -> None:
@@ -106,6 +119,10 @@ class IsaacGymVecEnv(VectorEnv):
             gym.destroy_sim(self.unwrapped.sim)
 
     # -- helpers --------------------------------------------------------------------------------------
+    def _base_x(self) -> torch.Tensor:
+        """[N] world x of every base (legged_gym's ``root_states``)."""
+        return self._to(self.unwrapped.root_states[:, 0]).float()
+
     def _to(self, tensor: torch.Tensor) -> torch.Tensor:
         return tensor if tensor.device == self.device else tensor.to(self.device)
 
@@ -225,12 +242,13 @@ def make_legged_gym_env(task: str, params: IsaacCommonParams, ctx: RunContext) -
             f"h1 and h1_2 come with unitree_rl_gym's legged_gym; see {DOCS}"
         )
     terrain = getattr(params, "terrain", None)
-    if terrain is not None and terrain.type != "flat":
+    course_name = getattr(params, "course", None)
+    if course_name is not None or (terrain is not None and terrain.type != "flat"):
         task_class = registry.task_classes[task]
         missing = missing_terrain_support(task_class)
         if missing:
             raise EnvError(
-                f"env.params.terrain.type {terrain.type!r} needs legged_gym's terrain code, but legged_gym task "
+                f"{what_needs_terrain(terrain, course_name)} needs legged_gym's terrain code, but legged_gym task "
                 f"{task!r} ({task_class.__module__}.{task_class.__qualname__}) lacks {', '.join(missing)}: "
                 f"unitree_rl_gym's LeggedRobot always builds a flat ground plane and never measures heights; "
                 f"use a legged_gym whose LeggedRobot keeps leggedrobotics/legged_gym's terrain code with the go2 "
@@ -250,5 +268,18 @@ def make_legged_gym_env(task: str, params: IsaacCommonParams, ctx: RunContext) -
     except ConfigError as exc:
         raise ConfigError(exc.detail, key=f"env.params.{exc.key}") from None
     args = legged_gym_args(task, params, sim_device, rl_device, seed)
-    env, _ = registry.make_env(name=task, args=args, env_cfg=env_cfg)
-    return IsaacGymVecEnv(env, device=rl_device, task=task)
+    if course_name is None:
+        env, _ = registry.make_env(name=task, args=args, env_cfg=env_cfg)
+        return IsaacGymVecEnv(env, device=rl_device, task=task)
+    course = build_course(course_name, terrain.horizontal_scale, terrain.vertical_scale)
+    apply_cfg_overrides(env_cfg, course_cfg_settings(course, measure_heights=terrain.type != "flat"), task)
+    with course_terrain_installed(registry.task_classes[task], course):
+        env, _ = registry.make_env(name=task, args=args, env_cfg=env_cfg)
+    return IsaacGymVecEnv(env, device=rl_device, task=task, course=True)
+
+
+def what_needs_terrain(terrain: Optional[TerrainParams], course: Optional[str]) -> str:
+    """The setting that asks for legged_gym's terrain code, as the error names it."""
+    if terrain is not None and terrain.type != "flat":
+        return f"env.params.terrain.type {terrain.type!r}"
+    return f"env.params.course {course!r}"

@@ -437,6 +437,14 @@ class TerrainLeggedRobot(LeggedRobot):
             self.height_points = self._init_height_points()
         self.measured_heights = 0
 
+    @property
+    def root_states(self) -> torch.Tensor:
+        """legged_gym's ``[num_envs, 13]`` root states (position, quaternion xyzw, linear and angular velocity):
+        here the stand-in's ``root_pos`` with an upright quaternion and the base velocities."""
+        quat = torch.zeros(self.num_envs, 4, device=self.device)
+        quat[:, 3] = 1.0
+        return torch.cat((self.root_pos, quat, self.base_lin_vel, self.base_ang_vel), dim=1)
+
     def _get_noise_scale_vec(self) -> torch.Tensor:
         noise_vec = super()._get_noise_scale_vec()
         if self.cfg.terrain.measure_heights:
