@@ -219,6 +219,9 @@ def eval_(run_dir: Path, episodes: Optional[int], checkpoint: Optional[Path], nu
 @click.option("--output", type=click.Path(path_type=Path), help="Output file (a folder for --format bundle).")
 def export(run_dir: Path, fmt: str, checkpoint: Optional[Path], output: Optional[Path]) -> None:
     """Export the policy (normaliser included) to ONNX or TorchScript, or as a deployment bundle."""
+    from .evaluation import preload_run_env
+
+    preload_run_env(run_dir)  # export imports torch: an env whose simulator must come first (Isaac Gym) loads now
     from .export import export_run
 
     path = export_run(run_dir, fmt=fmt, checkpoint=checkpoint, output=output)

@@ -112,6 +112,13 @@ def experiment_for(
     return experiment, dropped
 
 
+def preload_run_env(run_dir: PathLike) -> None:
+    """Import the preload module of a run's env (e.g. Isaac Gym's bindings) before anything imports torch."""
+    from .pipeline import preload_modules
+
+    preload_modules(experiment_for(run_dir)[0])
+
+
 def load_run(
     run_dir: PathLike,
     checkpoint: Optional[Union[PathLike, int]] = None,

@@ -94,7 +94,7 @@ def test_with_unitree_rl_gyms_legged_robot(unitree_results, name):
     assert unitree_results.get(name) == "ok", unitree_results.get(name, f"check {name} did not run")
 
 
-def test_fastembody_eval_runs_the_courses_on_go2_isaac(tmp_path):
+def test_fastembody_eval_runs_the_courses_and_export_works_on_go2_isaac(tmp_path):
     run_dir = tmp_path / "run"
     env = _env(STANDIN, STANDIN_LEGGED_GYM="legged_gym")
     out = subprocess.run([FASTEMBODY, "run", str(CONFIG), "--run-dir", str(run_dir), *tiny_run(save_interval=3)],
@@ -107,6 +107,9 @@ def test_fastembody_eval_runs_the_courses_on_go2_isaac(tmp_path):
     report = json.loads(out.stdout[out.stdout.index("{\n"):])  # legged_gym prints "Setting seed: ..." first
     assert report["env"] == "go2-isaac" and list(report["courses"]) == ["stairs_up_10cm", "slope_down_20deg"]
     assert all(row["episodes"] == 2 and 0.0 <= row["success"] <= 1.0 for row in report["courses"].values())
+    out = subprocess.run([FASTEMBODY, "export", str(run_dir)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=600, env=env)  # an Isaac run exports too (Isaac Gym imported before torch)
+    assert out.returncode == 0 and (run_dir / "exported" / "policy.onnx").is_file(), out.stderr[-3000:]
 
 
 # -- the probe (run as a script with the stand-in on PYTHONPATH) -----------------------------------------
