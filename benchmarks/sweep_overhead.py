@@ -11,7 +11,9 @@
    steps, same best trial.
 
 Prints the CPU model, a table and, as the last line, a JSON object (wall_s_optuna, wall_s_ray, wall_s_serial,
-overhead_per_trial_s_optuna, overhead_per_trial_s_ray, overhead_per_trial_s_serial, and the pruning figures).
+overhead_per_trial_s_optuna, overhead_per_trial_s_ray, overhead_per_trial_s_serial, and the pruning figures), with
+the 1-minute load average before and after: other work on the machine makes the figures noisy (and `nice` does not
+shield them from another login session's processes where the kernel groups CPU time by session, autogroup).
 
     nice -n 10 python benchmarks/sweep_overhead.py                 # ~15 min on 2 cores
     nice -n 10 python benchmarks/sweep_overhead.py --skip-pruning  # ~3 min
@@ -130,7 +132,8 @@ def main() -> None:
     parser.add_argument("--go2-envs", type=int, default=512)
     parser.add_argument("--go2-iterations", type=int, default=24)
     args = parser.parse_args()
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores visible")
+    load_before = os.getloadavg()[0]
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores visible, load average {load_before:.2f}")
     with tempfile.TemporaryDirectory(prefix="sweep_bench_") as tmp:
         work = Path(tmp)
         over = overhead(work, args.trials, args.workers, args.envs, args.iterations, not args.skip_ray)
@@ -143,7 +146,8 @@ def main() -> None:
         if name in over:
             row = over[name]
             print(f"{label:<22} {row['wall']:>8.1f} {row['train']:>14.1f} {row['overhead']:>17.2f}")
-    result: Dict[str, Any] = {"cpu": cpu_model(), "trials": args.trials, "workers": args.workers}
+    result: Dict[str, Any] = {"cpu": cpu_model(), "trials": args.trials, "workers": args.workers,
+                              "load_1m_before": round(load_before, 2), "load_1m_after": round(os.getloadavg()[0], 2)}
     for name in ("optuna", "ray", "serial"):
         if name in over:
             result[f"wall_s_{name}"] = round(over[name]["wall"], 2)

@@ -58,7 +58,7 @@ def run_sweep(path: Union[str, Path], engine: Optional[str] = None, address: Opt
     sweep = load_sweep(path, engine=engine, workers=workers)
     if address and sweep.file.engine != "ray":
         raise SweepError("--address is for --engine ray (the optuna engine runs on this machine)")
-    from .optuna_engine import require
+    from .optuna_engine import close_studies, require
 
     require("optuna", "ray" if sweep.file.engine == "ray" else "sweep")
     require("matplotlib", "sweep")
@@ -80,7 +80,10 @@ def run_sweep(path: Union[str, Path], engine: Optional[str] = None, address: Opt
     except (SweepError, KeyboardInterrupt):
         _salvage(sweep, study)
         raise
-    return results.report(sweep, rows, study)
+    else:
+        return results.report(sweep, rows, study)
+    finally:
+        close_studies()  # folds the study's SQLite WAL back into study.db
 
 
 def _salvage(sweep: Sweep, study: Any) -> None:

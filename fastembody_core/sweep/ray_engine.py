@@ -5,20 +5,34 @@ ASHA for pruning (whichever pruning type the file names), at most ``workers`` tr
 plugins installed, and the trial run dirs are written on the node that runs the trial, under the same path);
 without it a local Ray starts with ``workers x trial_cpus`` CPUs. Each trial reserves ``trial_cpus`` CPUs and runs
 torch with that many threads. A trial ASHA stops ends like a pruned Optuna trial: its trainer saves a checkpoint.
+
+Trial actors are reused (``reuse_actors``): each worker process imports torch and the plugins once, not per trial.
+The watched metric goes to Ray after every iteration only when ASHA needs it (every ``tune.report`` waits for the
+driver); without pruning a trial reports its value once, at the end.
+
+Resumable like the Optuna engine: each trial's ``trial.json`` is the record. On start, finished trials (complete,
+pruned, failed) are told to the searcher (``OptunaSearch.add_evaluated_point``) and never re-run; a trial a kill
+left running is waited for while a leftover worker process still runs it (its ``trial.lock``), else marked
+interrupted and its params run first; the sweep runs until ``trials`` have finished.
 """
+import json
 import logging
 import os
 import socket
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import FastEmbodyError
-from .optuna_engine import distributions, require, sampler, trial_line
+from .optuna_engine import SweepLock, distributions, identity, require, sampler, trial_line
 from .results import Row
-from .spec import Sweep, SweepError
-from .trial import MetricNotLogged, read_outcomes, run_trial
+from .spec import Sweep, SweepError, SweepFile
+from .trial import MetricNotLogged, TrialOutcome, read_outcomes, run_trial, trial_dir, wait_for_trial, warm_up
 
 OBJECTIVE = "objective"
+IDENTITY_FILE = "sweep.json"
+INTERRUPTED = "interrupted (the sweep was stopped); its params run again"
+"""The note of a trial a killed sweep left running (its trial.json state becomes failed, its table state
+interrupted)."""
 
 
 def check_address(address: str, timeout: float = 5.0) -> None:
@@ -43,11 +57,10 @@ def _trial_number(trial_id: str) -> str:
 
 
 def _trainable(config: Dict[str, Any], sweep: Sweep) -> None:
-    """One Ray Tune trial: every seed of one config, the watched metric reported each iteration."""
-    import torch
+    """One Ray Tune trial: every seed of one config; the watched metric reported each iteration (for ASHA)."""
     from ray import tune
 
-    torch.set_num_threads(max(1, int(sweep.file.trial_cpus)))
+    warm_up(sweep, int(sweep.file.trial_cpus))  # a reused actor has it all loaded already
     number = _trial_number(tune.get_context().get_trial_id())
     params = {key: config[key] for key in sweep.space}
     stopped: List[bool] = []
@@ -61,7 +74,7 @@ def _trainable(config: Dict[str, Any], sweep: Sweep) -> None:
         return None
 
     try:
-        outcome = run_trial(sweep, params, number, report)
+        outcome = run_trial(sweep, params, number, report if sweep.file.pruning.type != "none" else None)
     except MetricNotLogged:
         raise
     except FastEmbodyError:  # recorded in trial.json as failed; the sweep goes on
@@ -70,15 +83,61 @@ def _trainable(config: Dict[str, Any], sweep: Sweep) -> None:
         tune.report({OBJECTIVE: outcome.value, "step": -1, "done_all_seeds": True})
 
 
+def _ray_outcomes(sweep: Sweep) -> List[TrialOutcome]:
+    """This engine's trials (the optuna engine's trials of a sweep of the same name are numbered 0000, ...)."""
+    return [o for o in read_outcomes(sweep) if str(o.number).startswith("r")]
+
+
+def _table_state(outcome: TrialOutcome) -> str:
+    return "interrupted" if outcome.state == "failed" and outcome.note == INTERRUPTED else outcome.state
+
+
+def _counted(outcome: TrialOutcome) -> bool:
+    """A finished trial that counts towards ``trials`` (not interrupted, not failed by the sweep file's metric)."""
+    return outcome.state in ("complete", "pruned", "failed") and outcome.note != INTERRUPTED \
+        and not outcome.note.startswith(MetricNotLogged.__name__)
+
+
 def _rows(sweep: Sweep) -> List[Row]:
     rows = []
-    for o in read_outcomes(sweep):
-        if not str(o.number).startswith("r"):  # the optuna engine's trials of a sweep of the same name
-            continue
+    for o in _ray_outcomes(sweep):
         folder = os.path.dirname(o.run_dirs[0]) if o.run_dirs else ""
-        rows.append(Row(o.number, o.state, o.value, o.params, o.run_dirs[0] if len(o.run_dirs) == 1 else folder,
-                        (o.ended - o.started) if o.ended else None, o.note))
+        rows.append(Row(o.number, _table_state(o), o.value, o.params, o.run_dirs[0] if len(o.run_dirs) == 1
+                        else folder, (o.ended - o.started) if o.ended else None, o.note))
     return rows
+
+
+def _resume(sweep: Sweep) -> Tuple[List[TrialOutcome], List[Dict[str, Any]]]:
+    """What earlier runs of this sweep left: (finished trials, params to run first). A trial still marked running
+    is waited for (a worker process a kill left behind may still finish it); one nothing finished was interrupted:
+    marked so in its trial.json, its params queued again; then the ``initial`` configs no trial has run yet."""
+    outcomes = [wait_for_trial(sweep, o.number) or o if o.state == "running" else o for o in _ray_outcomes(sweep)]
+    queued: List[Dict[str, Any]] = []
+    for o in outcomes:
+        if o.state == "running":
+            o.state, o.note, o.ended = "failed", INTERRUPTED, o.ended or o.started
+            o.write(trial_dir(sweep, o.number))
+            queued.append(dict(o.params))
+    tried = [o.params for o in outcomes]
+    queued += [dict(p) for p in sweep.file.initial if dict(p) not in tried and dict(p) not in queued]
+    return [o for o in outcomes if _counted(o)], queued
+
+
+def _searcher(sweep: Sweep, finished: List[TrialOutcome], queued: List[Dict[str, Any]], mode: str) -> Any:
+    """Optuna's sampler through Ray Tune, told the finished trials and seeded past them (new configs, not the
+    first ones again)."""
+    from ray.tune.search.optuna import OptunaSearch
+
+    searcher = OptunaSearch(space=distributions(sweep.space), sampler=sampler(sweep, 0, len(finished)),
+                            metric=OBJECTIVE, mode=mode, points_to_evaluate=queued or None)
+    for o in finished:
+        if set(o.params) != set(sweep.space):
+            continue
+        if o.state == "complete" and o.value is not None:
+            searcher.add_evaluated_point(o.params, o.value)
+        else:
+            searcher.add_evaluated_point(o.params, None, error=o.state == "failed", pruned=o.state == "pruned")
+    return searcher
 
 
 def _callback(sweep: Sweep) -> Any:
@@ -107,62 +166,94 @@ def _callback(sweep: Sweep) -> Any:
     return _Lines()
 
 
+def _check_same_sweep(sweep: Sweep, finished: List[TrialOutcome]) -> None:
+    """``ray/sweep.json`` holds what makes two runs the same sweep (space, metric, direction, reduce, seeds): a
+    changed one with finished trials is refused, as the Optuna engine refuses it."""
+    path = sweep.dir / "ray" / IDENTITY_FILE
+    ident = identity(sweep)
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, ValueError):
+        stored = None  # unreadable: trial.json files are the record; take the new one
+    changed = [k for k in ident if isinstance(stored, dict) and stored.get(k) != ident[k]]
+    if changed and finished:
+        raise SweepError(f"{sweep.dir} holds a Ray sweep with another {', '.join(changed)}; give this one another "
+                         f"name: (or another root:) to start a new sweep, or restore the sweep file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ident, indent=1), encoding="utf-8")
+
+
+def _start_ray(spec: SweepFile, address: Optional[str], debug: bool) -> bool:
+    """Join ``address`` or start a local Ray with ``workers x trial_cpus`` CPUs; False if Ray was already up."""
+    ray = require("ray", "ray")
+    if ray.is_initialized():
+        return False
+    kwargs: Dict[str, Any] = dict(include_dashboard=False, log_to_driver=debug, logging_level=logging.WARNING,
+                                  configure_logging=True)
+    try:
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=max(1, int(round(spec.workers * spec.trial_cpus))),
+                     object_store_memory=100 * 1024 ** 2, **kwargs)
+    except (ConnectionError, RuntimeError) as exc:
+        raise SweepError(f"cannot start or join Ray{' at ' + address if address else ''}: "
+                         f"{' '.join(str(exc).split())[:300]}") from None
+    return True
+
+
+def _tuner(sweep: Sweep, searcher: Any, trials: int) -> Any:
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    from ray.tune.search import ConcurrencyLimiter
+
+    spec = sweep.file
+    if spec.pruning.type != "none":
+        scheduler: Any = ASHAScheduler(time_attr="training_iteration", max_t=10 ** 9,
+                                       grace_period=max(1, spec.pruning.warmup_iterations),
+                                       reduction_factor=spec.pruning.reduction_factor)
+    else:
+        scheduler = FIFOScheduler()
+    return tune.Tuner(
+        tune.with_resources(tune.with_parameters(_trainable, sweep=sweep), {"cpu": spec.trial_cpus}),
+        tune_config=tune.TuneConfig(metric=OBJECTIVE, mode=searcher.mode, search_alg=ConcurrencyLimiter(
+            searcher, max_concurrent=spec.workers), scheduler=scheduler, num_samples=trials, reuse_actors=True),
+        run_config=tune.RunConfig(name=sweep.name, storage_path=str((sweep.dir / "ray").resolve()), verbose=0,
+                                  callbacks=[_callback(sweep)], failure_config=tune.FailureConfig(fail_fast=True)),
+    )
+
+
 def run(sweep: Sweep, address: Optional[str] = None, debug: bool = False) -> List[Row]:
-    """Run the sweep on Ray Tune; returns the table's rows (from each trial's trial.json)."""
+    """Run the sweep on Ray Tune up to ``trials`` finished trials (continuing a stopped one); returns the table's
+    rows (from each trial's trial.json)."""
     ray = require("ray", "ray")
     require("ray.tune", "ray")
     optuna = require("optuna", "ray")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-    from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
-
     spec = sweep.file
     if address:
         check_address(address)
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    started_here = not ray.is_initialized()
-    if started_here:
-        kwargs: Dict[str, Any] = dict(include_dashboard=False, log_to_driver=debug, logging_level=logging.WARNING,
-                                      configure_logging=True)
+    with SweepLock(sweep.dir, holds=""):
+        finished, queued = _resume(sweep)
+        _check_same_sweep(sweep, finished)
+        left = spec.trials - len(finished)
+        if left <= 0:
+            print(f"sweep {sweep.name}: all {spec.trials} trials have finished", flush=True)
+            return _rows(sweep)
+        if finished or queued != [dict(p) for p in spec.initial]:
+            print(f"sweep {sweep.name}: {len(finished)} trials have finished, {left} to run", flush=True)
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+        os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # trial run dirs hold the metrics
+        started_here = _start_ray(spec, address, debug)
         try:
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                ray.init(num_cpus=max(1, int(round(spec.workers * spec.trial_cpus))),
-                         object_store_memory=100 * 1024 ** 2, **kwargs)
-        except (ConnectionError, RuntimeError) as exc:
-            raise SweepError(f"cannot start or join Ray{' at ' + address if address else ''}: "
-                             f"{' '.join(str(exc).split())[:300]}") from None
-    try:
-        mode = "max" if spec.direction == "maximize" else "min"
-        searcher = OptunaSearch(space=distributions(sweep.space), sampler=sampler(sweep, 0), metric=OBJECTIVE, mode=mode,
-                                points_to_evaluate=[dict(p) for p in spec.initial] or None)
-        max_t = 10 ** 9
-        if spec.pruning.type != "none":
-            scheduler: Any = ASHAScheduler(time_attr="training_iteration", max_t=max_t,
-                                           grace_period=max(1, spec.pruning.warmup_iterations),
-                                           reduction_factor=spec.pruning.reduction_factor)
-        else:
-            scheduler = FIFOScheduler()
-        tuner = tune.Tuner(
-            tune.with_resources(tune.with_parameters(_trainable, sweep=sweep), {"cpu": spec.trial_cpus}),
-            tune_config=tune.TuneConfig(metric=OBJECTIVE, mode=mode, search_alg=ConcurrencyLimiter(
-                searcher, max_concurrent=spec.workers), scheduler=scheduler, num_samples=spec.trials,
-                reuse_actors=False),
-            run_config=tune.RunConfig(name=sweep.name, storage_path=str((sweep.dir / "ray").resolve()), verbose=0,
-                                      callbacks=[_callback(sweep)],
-                                      failure_config=tune.FailureConfig(fail_fast=True)),
-        )
-        logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # its "trials did not complete": ours is below
-        grid = tuner.fit()
-        for result in grid:
-            text = str(result.error or "")
-            if isinstance(result.error, MetricNotLogged) or "MetricNotLogged" in text:
-                line = [ln for ln in text.splitlines() if "MetricNotLogged" in ln] or text.splitlines()
-                raise SweepError(line[-1].split("MetricNotLogged:", 1)[-1].strip())
-    finally:
-        if started_here:
-            ray.shutdown()
-    return _rows(sweep)
+            searcher = _searcher(sweep, finished, queued, "max" if spec.direction == "maximize" else "min")
+            logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # its "trials did not complete": ours below
+            for result in _tuner(sweep, searcher, left).fit():
+                text = str(result.error or "")
+                if isinstance(result.error, MetricNotLogged) or "MetricNotLogged" in text:
+                    line = [ln for ln in text.splitlines() if "MetricNotLogged" in ln] or text.splitlines()
+                    raise SweepError(line[-1].split("MetricNotLogged:", 1)[-1].strip())
+        finally:
+            if started_here:
+                ray.shutdown()
+        return _rows(sweep)

@@ -3,16 +3,20 @@
 Each run gets its own run dir, ``<sweep>/trials/<trial>/seed<seed>/`` (``eval``, ``export`` and ``play`` work on it),
 its console output in ``train.log`` there, and ``run.tags`` naming the sweep, trial and seed. The engine's reporter
 sees the watched metric after every iteration and may stop the run (``fastembody_core.callbacks``). The trial's
-outcome is written to ``trials/<trial>/trial.json`` as it ends, so results outlive the engine's own storage.
+outcome is written to ``trials/<trial>/trial.json`` as it ends, so results outlive the engine's own storage; while
+it runs, its process holds ``trials/<trial>/trial.lock`` (flock), so a restarted sweep can tell a trial a kill
+interrupted from one still running in a process the kill left behind (:func:`wait_for_trial`).
 """
 import contextlib
 import difflib
+import fcntl
+import importlib
 import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import IO, Any, Callable, Dict, List, Mapping, Optional
 
 from ..callbacks import iteration_callbacks
 from ..config import experiment_from_dict
@@ -20,6 +24,7 @@ from ..errors import ConfigError
 from .spec import EVAL_PREFIX, Sweep, SweepError, config_with
 
 TRIAL_FILE = "trial.json"
+TRIAL_LOCK = "trial.lock"
 CONSOLE_FILE = "train.log"
 
 Reporter = Callable[[int, float], Optional[str]]
@@ -59,6 +64,30 @@ def trial_dir(sweep: Sweep, number: Any) -> Path:
     """``<sweep>/trials/<number>`` (zero-padded numbers; Ray's trial ids as they are)."""
     name = f"{number:04d}" if isinstance(number, int) else str(number)
     return (sweep.dir / "trials" / name).resolve()
+
+
+def _hold(folder: Path) -> IO[str]:
+    """Take the trial's lock for as long as the returned file stays open (the process's end releases it too)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / TRIAL_LOCK, "a", encoding="utf-8")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def wait_for_trial(sweep: Sweep, number: Any) -> Optional["TrialOutcome"]:
+    """Wait until no process runs trial ``number`` (one a killed sweep left behind may still finish it); returns
+    its outcome as it then stands (None if its trial.json is unreadable)."""
+    folder = trial_dir(sweep, number)
+    if not folder.is_dir():  # it never started
+        return None
+    with open(folder / TRIAL_LOCK, "a", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            print(f"trial {number} is still running in a process of the stopped sweep; waiting for it to end",
+                  flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+    return read_outcome(folder / TRIAL_FILE)
 
 
 def trial_config(sweep: Sweep, params: Mapping[str, Any], number: Any, seed_index: int) -> Dict[str, Any]:
@@ -117,6 +146,22 @@ def run_value(sweep: Sweep, run_dir: Path, number: Any) -> float:
     return reduce_values(values, sweep.file.reduce, sweep.file.direction)
 
 
+def warm_up(sweep: Sweep, threads: int) -> None:
+    """Load in a fresh worker what its first run would: the env's preload module (before torch), torch with
+    ``threads`` threads, the pipeline and torch's lazily imported ``torch._dynamo`` (the first optimizer pulls it
+    in, ~1.5 s). Long-lived workers pay this once, while the engine is still setting up."""
+    from ..pipeline import preload_modules
+
+    with contextlib.suppress(ConfigError):  # the first trial names the problem
+        preload_modules(experiment_from_dict(config_with(sweep.base, {}), source=sweep.source))
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    for module in ("fastembody_core.pipeline", "fastembody_core.trainer", "torch._dynamo"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+
+
 def run_trial(sweep: Sweep, params: Mapping[str, Any], number: Any, report: Optional[Reporter] = None,
               debug: bool = False) -> TrialOutcome:
     """Run every seed of one trial in this process; ``state`` ends complete or pruned (a reporter's reason), or
@@ -124,6 +169,7 @@ def run_trial(sweep: Sweep, params: Mapping[str, Any], number: Any, report: Opti
     from ..pipeline import run_experiment
 
     folder = trial_dir(sweep, number)
+    lock = _hold(folder)
     outcome = TrialOutcome(number=number, params=dict(params), started=time.time())
     outcome.write(folder)
     try:
@@ -160,17 +206,23 @@ def run_trial(sweep: Sweep, params: Mapping[str, Any], number: Any, report: Opti
         outcome.state, outcome.note = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        outcome.ended = time.time()
-        outcome.write(folder)
+        try:
+            outcome.ended = time.time()
+            outcome.write(folder)
+        finally:
+            lock.close()
     return outcome
+
+
+def read_outcome(path: Path) -> Optional[TrialOutcome]:
+    """One ``trial.json``; None if it is unreadable."""
+    try:
+        return TrialOutcome(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def read_outcomes(sweep: Sweep) -> List[TrialOutcome]:
     """Every ``trial.json`` under the sweep's trials/ (what survives any engine's storage)."""
-    out = []
-    for path in sorted((sweep.dir / "trials").glob(f"*/{TRIAL_FILE}")):
-        try:
-            out.append(TrialOutcome(**json.loads(path.read_text(encoding="utf-8"))))
-        except (ValueError, TypeError):
-            continue
-    return out
+    found = (read_outcome(path) for path in sorted((sweep.dir / "trials").glob(f"*/{TRIAL_FILE}")))
+    return [o for o in found if o is not None]

@@ -1,14 +1,22 @@
 """The cluster engine: the same sweep file on Ray Tune (a local Ray with 2 CPUs here)."""
+import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from click.testing import CliRunner
 
 from fastembody_core.cli import cli
+from fastembody_core.run_logging import read_metrics
 from fastembody_core.sweep import run_sweep
 
 pytest.importorskip("ray.tune")
 pytest.importorskip("optuna")
+LR = "algorithm.params.learning_rate"
 
 
 def test_local_ray_runs_two_trials_concurrently(write_sweep, tmp_path):
@@ -34,3 +42,54 @@ def test_an_unreachable_ray_address_is_one_line(write_sweep):
     assert result.output.strip().splitlines() == [
         "Error: cannot reach a Ray cluster at 127.0.0.1:1 (Connection refused); start one there with `ray start "
         "--head`, or leave out --address to run a local Ray"]
+
+
+def _outcomes(trials):
+    return {p.parent.name: json.loads(p.read_text()) for p in trials.glob("*/trial.json")}
+
+
+def test_a_killed_ray_sweep_resumes_without_rerunning_finished_trials(write_sweep, tmp_path):
+    """Killed once a trial has finished and another is training; a trial of an earlier kill (trial.json still
+    ``running``, no process holding it) is planted too. The restart keeps the finished trials, waits for any a
+    leftover Ray worker still finishes, and runs the interrupted trial's params again."""
+    path = write_sweep(trials=4, workers=2, engine="ray",  # 1 finished + at most 2 running at the kill: 1+ left
+                       set=["algorithm.params.schedule=fixed", "env.params.num_envs=64",
+                            "trainer.params.num_steps_per_env=8", "trainer.params.max_iterations=12",
+                            "trainer.params.save_interval=0"])
+    trials = tmp_path / "sweeps" / "sw" / "trials"
+    proc = subprocess.Popen([sys.executable, "-m", "fastembody_core", "sweep", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while True:
+            outcomes = _outcomes(trials)
+            done = [n for n, o in outcomes.items() if o["state"] == "complete"]
+            training = [n for n, o in outcomes.items() if o["state"] == "running"
+                        and (trials / n / "seed0" / "metrics.jsonl").is_file()]
+            if done and training:
+                break
+            assert proc.poll() is None and time.time() < deadline, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finished = {n: o for n, o in _outcomes(trials).items() if o["state"] == "complete"}
+    before = {n: (trials / n / "seed0" / "metrics.jsonl").stat().st_mtime_ns for n in finished}
+    planted = {"number": "rdead0001", "params": {LR: 1e-3}, "state": "running", "started": time.time() - 60}
+    (trials / "rdead0001").mkdir()
+    (trials / "rdead0001" / "trial.json").write_text(json.dumps(planted))
+
+    lines = run_sweep(path)
+    after = _outcomes(trials)
+    assert {n: (trials / n / "seed0" / "metrics.jsonl").stat().st_mtime_ns for n in finished} == before
+    assert all(after[n] == finished[n] for n in finished)  # finished trials were neither re-run nor rewritten
+    with open(tmp_path / "sweeps" / "sw" / "results.csv", newline="") as f:
+        rows = {r["trial"]: r for r in csv.DictReader(f)}
+    assert rows["rdead0001"]["state"] == "interrupted" and "interrupted" in after["rdead0001"]["note"]
+    complete = [n for n, r in rows.items() if r["state"] == "complete"]
+    assert len(complete) == 4, lines  # trials: 4 finished, none run twice
+    assert len({after[n]["params"][LR] for n in complete}) == 4 and \
+        {LR: 1e-3} in [after[n]["params"] for n in complete]  # the interrupted trial's params ran again
+    assert [r["state"] for r in rows.values()].count("interrupted") + 4 == len(rows)
+    assert all(len(read_metrics(trials / n / "seed0" / "metrics.jsonl")) == 12 for n in complete)
+    assert "all 4 trials have finished" in CliRunner().invoke(cli, ["sweep", str(path)]).output
