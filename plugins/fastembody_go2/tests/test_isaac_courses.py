@@ -8,16 +8,14 @@ tests/isaac_standin on PYTHONPATH, printing one JSON line of check -> "ok" or th
 import json
 import subprocess
 import sys
-import traceback
-from pathlib import Path
-from typing import Callable, Dict
+from typing import Dict
 
 import pytest
 
 from fastembody_core import ConfigError
 from fastembody_go2.isaac.config import Go2IsaacParams
 
-from isaac_testing import FASTEMBODY, ROOT, STANDIN, standin_env as _env, tiny_run
+from isaac_testing import FASTEMBODY, ROOT, STANDIN, Probe, make_go2_isaac, standin_env as _env, tiny_run
 
 CONFIG = ROOT / "configs" / "go2_rough_isaac.yaml"
 
@@ -67,21 +65,16 @@ UPSTREAM_CHECKS = ["course_reaches_legged_gym", "episodes_are_scored", "flat_lay
 UNITREE_CHECKS = ["plane_only_legged_robot_refuses_a_course"]
 
 
-def _probe(checks, **extra):
-    out = subprocess.run([sys.executable, str(Path(__file__)), *checks], capture_output=True, text=True,
-                         env=_env(STANDIN, **extra), timeout=300, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def upstream_results():
-    return _probe(UPSTREAM_CHECKS, STANDIN_LEGGED_GYM="legged_gym")
+    return PROBE.results(UPSTREAM_CHECKS, STANDIN_LEGGED_GYM="legged_gym")
 
 
 @pytest.fixture(scope="module")
 def unitree_results():
-    return _probe(UNITREE_CHECKS)
+    return PROBE.results(UNITREE_CHECKS)
 
 
 @pytest.mark.parametrize("name", UPSTREAM_CHECKS)
@@ -113,19 +106,8 @@ def test_fastembody_eval_runs_the_courses_and_export_works_on_go2_isaac(tmp_path
 
 
 # -- the probe (run as a script with the stand-in on PYTHONPATH) -----------------------------------------
-CHECKS: Dict[str, Callable[[], None]] = {}
-
-
-def check(fn: Callable[[], None]) -> Callable[[], None]:
-    CHECKS[fn.__name__] = fn
-    return fn
-
-
-def _make(params: Go2IsaacParams, seed: int = 3):  # noqa: ANN202
-    from fastembody_core import RunContext
-    from fastembody_go2.isaac.env import make_legged_gym_env
-
-    return make_legged_gym_env("go2", params, RunContext(device="cpu", seed=seed))
+PROBE = Probe(__file__)
+check = PROBE.check
 
 
 @check
@@ -134,7 +116,7 @@ def course_reaches_legged_gym() -> None:
 
     from fastembody_go2.terrain import build_course
 
-    env = _make(Go2IsaacParams(num_envs=4, terrain={"type": "rough"}, course="stairs_up_10cm"))
+    env = make_go2_isaac(Go2IsaacParams(num_envs=4, terrain={"type": "rough"}, course="stairs_up_10cm"))
     raw, cfg, course = env.unwrapped, env.unwrapped.cfg, build_course("stairs_up_10cm")
     assert (cfg.terrain.num_rows, cfg.terrain.num_cols, cfg.terrain.curriculum) == (1, 1, False)
     assert cfg.commands.heading_command is False and cfg.commands.ranges.lin_vel_x == [0.5, 0.5]
@@ -154,7 +136,7 @@ def course_reaches_legged_gym() -> None:
 def episodes_are_scored() -> None:
     import torch
 
-    env = _make(Go2IsaacParams(num_envs=4, terrain={"type": "rough"}, course="slope_down_20deg"))
+    env = make_go2_isaac(Go2IsaacParams(num_envs=4, terrain={"type": "rough"}, course="slope_down_20deg"))
     env.reset()
     actions = torch.zeros(4, env.num_actions)
     actions[:2, 1::3] = 1.0  # the stand-in walks forward on its thigh offsets (about 1 m/s); envs 2, 3 stand
@@ -172,7 +154,7 @@ def episodes_are_scored() -> None:
 
 @check
 def flat_layout_runs_a_course_too() -> None:
-    env = _make(Go2IsaacParams(num_envs=2, course="stairs_down_10cm"))
+    env = make_go2_isaac(Go2IsaacParams(num_envs=2, course="stairs_down_10cm"))
     assert env.unwrapped.cfg.terrain.mesh_type == "trimesh" and env.observation_shapes["policy"] == (48,)
     assert env.reset()["policy"].shape == (2, 48)
     env.close()
@@ -183,25 +165,13 @@ def plane_only_legged_robot_refuses_a_course() -> None:
     from fastembody_core import EnvError
 
     try:
-        _make(Go2IsaacParams(num_envs=2, course="stairs_up_10cm"))
+        make_go2_isaac(Go2IsaacParams(num_envs=2, course="stairs_up_10cm"))
     except EnvError as exc:
         assert "env.params.course 'stairs_up_10cm' needs legged_gym's terrain code" in str(exc), str(exc)
     else:
         raise AssertionError("go2-isaac ran a course on a LeggedRobot without terrain code")
 
 
-def _run_probe(names) -> None:  # noqa: ANN001
-    import fastembody_go2.isaac.preload  # noqa: F401  (isaacgym before torch, as the pipeline does)
-
-    results = {}
-    for name in names or list(CHECKS):
-        try:
-            CHECKS[name]()
-            results[name] = "ok"
-        except Exception:  # noqa: BLE001  (reported to the test)
-            results[name] = traceback.format_exc()[-2500:]
-    print(json.dumps(results))
-
 
 if __name__ == "__main__":
-    _run_probe(sys.argv[1:])
+    PROBE.main(sys.argv[1:])

@@ -12,9 +12,8 @@ import json
 import shutil
 import subprocess
 import sys
-import traceback
 from pathlib import Path
-from typing import Callable, Dict
+from typing import Dict
 
 import pytest
 import yaml
@@ -25,7 +24,7 @@ from fastembody_go2.isaac.config import Go2IsaacParams
 from fastembody_go2.isaac.terrain import TERRAIN_METHODS, missing_terrain_support, terrain_cfg_settings
 from fastembody_go2.terrain.params import TerrainParams
 
-from isaac_testing import FASTEMBODY, ROOT, STANDIN, standin_env as _env, tiny_run
+from isaac_testing import FASTEMBODY, ROOT, STANDIN, Probe, make_go2_isaac, standin_env as _env, tiny_run
 
 CONFIG = ROOT / "configs" / "go2_rough_isaac.yaml"
 
@@ -233,21 +232,16 @@ UPSTREAM_CHECKS = ["rough_cfg_reaches_legged_gym", "columns_match_ours", "terrai
 UNITREE_CHECKS = ["flat_default_leaves_the_cfg_untouched", "plane_only_legged_robot_refuses_rough"]
 
 
-def _probe(checks, **extra):
-    out = subprocess.run([sys.executable, str(Path(__file__)), *checks], capture_output=True, text=True,
-                         env=_env(STANDIN, **extra), timeout=300, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def upstream_results():
-    return _probe(UPSTREAM_CHECKS, STANDIN_LEGGED_GYM="legged_gym")
+    return PROBE.results(UPSTREAM_CHECKS, STANDIN_LEGGED_GYM="legged_gym")
 
 
 @pytest.fixture(scope="module")
 def unitree_results():
-    return _probe(UNITREE_CHECKS)
+    return PROBE.results(UNITREE_CHECKS)
 
 
 @pytest.mark.parametrize("name", UPSTREAM_CHECKS)
@@ -294,24 +288,13 @@ def test_cli_errors_are_one_line_and_write_nothing(tmp_path):
 
 
 # -- the probe (run as a script with the stand-in on PYTHONPATH) -----------------------------------------
-CHECKS: Dict[str, Callable[[], None]] = {}
-
-
-def check(fn: Callable[[], None]) -> Callable[[], None]:
-    CHECKS[fn.__name__] = fn
-    return fn
-
-
-def _make(params: Go2IsaacParams, seed: int = 3):  # noqa: ANN202
-    from fastembody_core import RunContext
-    from fastembody_go2.isaac.env import make_legged_gym_env
-
-    return make_legged_gym_env("go2", params, RunContext(device="cpu", seed=seed))
+PROBE = Probe(__file__)
+check = PROBE.check
 
 
 @check
 def rough_cfg_reaches_legged_gym() -> None:
-    env = _make(Go2IsaacParams(num_envs=16, terrain={"type": "rough"}))
+    env = make_go2_isaac(Go2IsaacParams(num_envs=16, terrain={"type": "rough"}))
     from legged_gym.utils.task_registry import task_registry
 
     cfg, raw = env.unwrapped.cfg, env.unwrapped
@@ -346,7 +329,7 @@ def columns_match_ours() -> None:
     ]
     for terrain in variants:
         params = Go2IsaacParams(num_envs=24, terrain=dict(type="rough", **terrain))
-        env = _make(params)
+        env = make_go2_isaac(params)
         raw, ours = env.unwrapped, params.terrain
         kinds = raw.terrain.tile_kinds
         assert all(row == kinds[0] for row in kinds), kinds  # a column holds one type
@@ -363,7 +346,7 @@ def columns_match_ours() -> None:
 def terrain_level_is_logged() -> None:
     import torch
 
-    env = _make(Go2IsaacParams(num_envs=16, terrain={"type": "rough"},
+    env = make_go2_isaac(Go2IsaacParams(num_envs=16, terrain={"type": "rough"},
                                cfg_overrides={"env.episode_length_s": 0.2}))
     env.reset()
     levels = []
@@ -380,7 +363,7 @@ def same_seed_same_ground() -> None:
     import torch
 
     params = Go2IsaacParams(num_envs=4, terrain={"type": "rough", "num_rows": 3, "num_cols": 6})
-    first, again, other = (_make(params, seed).unwrapped.height_samples.clone() for seed in (5, 5, 6))
+    first, again, other = (make_go2_isaac(params, seed).unwrapped.height_samples.clone() for seed in (5, 5, 6))
     assert torch.equal(first, again)  # legged_gym seeds NumPy's global state with the env seed first
     assert not torch.equal(first, other)  # rough-slope noise and obstacles differ with the seed
 
@@ -390,7 +373,7 @@ def unrelated_overrides_still_apply() -> None:
     params = Go2IsaacParams(num_envs=4, terrain={"type": "rough"},
                             cfg_overrides={"terrain.static_friction": 0.6, "terrain.slope_treshold": 0.5,
                                            "terrain.num_rows": 10, "rewards.scales.torques": -1e-4})
-    env = _make(params)
+    env = make_go2_isaac(params)
     cfg = env.unwrapped.cfg
     assert (cfg.terrain.static_friction, cfg.terrain.slope_treshold, cfg.terrain.num_rows) == (0.6, 0.5, 10)
     assert env.unwrapped.sim.grounds[0][1].static_friction == 0.6
@@ -404,7 +387,7 @@ def flat_default_leaves_the_cfg_untouched() -> None:
     from legged_gym.utils.task_registry import task_registry
 
     registered = copy.deepcopy(task_registry.env_cfgs["go2"])
-    env = _make(Go2IsaacParams(num_envs=8, seed=7))
+    env = make_go2_isaac(Go2IsaacParams(num_envs=8, seed=7))
     built = class_to_dict(env.unwrapped.cfg)
     expected = class_to_dict(registered)
     expected["env"]["num_envs"], expected["seed"] = 8, 7
@@ -420,7 +403,7 @@ def plane_only_legged_robot_refuses_rough() -> None:
     from fastembody_core import EnvError
 
     try:
-        _make(Go2IsaacParams(num_envs=4, terrain={"type": "rough"}))
+        make_go2_isaac(Go2IsaacParams(num_envs=4, terrain={"type": "rough"}))
     except EnvError as exc:
         message = str(exc)
         for needed in ("env.params.terrain.type 'rough'", "_create_trimesh", "_update_terrain_curriculum",
@@ -432,18 +415,6 @@ def plane_only_legged_robot_refuses_rough() -> None:
         raise AssertionError("go2-isaac built rough terrain on a LeggedRobot without terrain code")
 
 
-def _run_probe(names) -> None:  # noqa: ANN001
-    import fastembody_go2.isaac.preload  # noqa: F401  (isaacgym before torch, as the pipeline does)
-
-    results = {}
-    for name in names or list(CHECKS):
-        try:
-            CHECKS[name]()
-            results[name] = "ok"
-        except Exception:  # noqa: BLE001  (reported to the test)
-            results[name] = traceback.format_exc()[-2500:]
-    print(json.dumps(results))
-
 
 if __name__ == "__main__":
-    _run_probe(sys.argv[1:])
+    PROBE.main(sys.argv[1:])
