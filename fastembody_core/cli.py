@@ -3,6 +3,7 @@
 torch stays out of start-up: it is imported by the pipeline after an env's preload modules.
 Every FastEmbodyError is printed as one line (``--debug`` shows the traceback) with a non-zero exit code.
 """
+import contextlib
 import json
 import os
 import subprocess
@@ -184,10 +185,13 @@ def eval_(run_dir: Path, episodes: Optional[int], checkpoint: Optional[Path], nu
 
     if env_name and courses is None:
         raise click.UsageError("--env needs --courses (fastembody play --env runs any env)")
+    # with --json, what simulators print while they build (legged_gym's "Setting seed") goes to stderr
+    quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     if courses is not None:
         names = [c.strip() for c in courses.split(",") if c.strip() and c.strip() != "all"]
-        result = evaluate_courses(run_dir, names or None, episodes=episodes or 20, checkpoint=checkpoint,
-                                  env_name=env_name, overrides=overrides)
+        with quiet:
+            result = evaluate_courses(run_dir, names or None, episodes=episodes or 20, checkpoint=checkpoint,
+                                      env_name=env_name, overrides=overrides)
         if as_json:
             click.echo(json.dumps(result, indent=2))
             return
@@ -197,8 +201,9 @@ def eval_(run_dir: Path, episodes: Optional[int], checkpoint: Optional[Path], nu
             progress = f"{row['mean_progress_m']:.2f} m" if "mean_progress_m" in row else "-"
             click.echo(f"  {name:<26} {row['success']:>8.0%} {row['fall_rate']:>7.0%} {progress:>9}  {row['episodes']}")
         return
-    result = evaluate_run(run_dir, episodes=episodes or 10, checkpoint=checkpoint, num_envs=num_envs,
-                          overrides=overrides)
+    with quiet:
+        result = evaluate_run(run_dir, episodes=episodes or 10, checkpoint=checkpoint, num_envs=num_envs,
+                              overrides=overrides)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
