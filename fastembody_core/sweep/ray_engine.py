@@ -3,10 +3,14 @@ ASHA for pruning (whichever pruning type the file names), at most ``workers`` tr
 
 ``--address HOST:PORT`` joins a running Ray cluster (``ray start --head`` there; every node needs FastEmbody and the
 plugins installed, and the trial run dirs are written on the node that runs the trial, under the same path);
-without it a local Ray starts with ``workers x trial_cpus`` CPUs. Each trial reserves ``trial_cpus`` CPUs and runs
-torch with that many threads. A trial ASHA stops ends like a pruned Optuna trial: its trainer saves a checkpoint.
+without it a local Ray starts with ``workers x trial_cpus x nproc`` CPUs. Each trial reserves ``trial_cpus`` CPUs
+and runs torch with that many threads. A trial ASHA stops ends like a pruned Optuna trial: its trainer saves a
+checkpoint. With ``nproc: N`` each trial reserves ``N x trial_cpus`` CPUs on one node and runs its runs as torchrun
+jobs of N processes (:mod:`.torchrun_trial`); a cluster with no node that large is refused before any trial starts.
 
 Trial actors are reused (``reuse_actors``): each worker process imports torch and the plugins once, not per trial.
+Not with ``nproc``: their actors only launch torchrun, and a finished actor is stopped at once (a cached one would
+leave a stopped trial's job running until its actor is reused).
 The watched metric goes to Ray after every iteration only when ASHA needs it (every ``tune.report`` waits for the
 driver); without pruning a trial reports its value once, at the end.
 
@@ -20,13 +24,15 @@ import logging
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import FastEmbodyError
 from .optuna_engine import SweepLock, distributions, identity, require, sampler, trial_line
 from .results import Row
 from .spec import Sweep, SweepError, SweepFile
-from .trial import MetricNotLogged, TrialOutcome, read_outcomes, run_trial, trial_dir, wait_for_trial, warm_up
+from .trial import (MetricNotLogged, TrialOutcome, read_outcomes, run_trial, run_value, trial_dir, wait_for_trial,
+                    warm_up)
 
 OBJECTIVE = "objective"
 IDENTITY_FILE = "sweep.json"
@@ -60,7 +66,8 @@ def _trainable(config: Dict[str, Any], sweep: Sweep) -> None:
     """One Ray Tune trial: every seed of one config; the watched metric reported each iteration (for ASHA)."""
     from ray import tune
 
-    warm_up(sweep, int(sweep.file.trial_cpus))  # a reused actor has it all loaded already
+    if sweep.file.nproc == 1:  # torchrun trials train in their own processes
+        warm_up(sweep, int(sweep.file.trial_cpus))  # a reused actor has it all loaded already
     number = _trial_number(tune.get_context().get_trial_id())
     params = {key: config[key] for key in sweep.space}
     stopped: List[bool] = []
@@ -153,17 +160,32 @@ def _callback(sweep: Sweep) -> Any:
             self._line(trial)
 
         def _line(self, trial: Any) -> None:
+            """A trial that returned has written its trial.json; one ASHA stopped is told to stop only after the
+            callbacks (its run then saves and records itself): its line says pruned without waiting for it."""
             number = _trial_number(trial.trial_id)
-            deadline = time.time() + 10.0  # a stopped trial's trainer may still be saving its checkpoint
-            while True:
-                found = [o for o in read_outcomes(sweep) if o.number == number]
-                if (found and found[0].state != "running") or time.time() > deadline:
-                    break
-                time.sleep(0.1)
-            for outcome in found:
+            for outcome in [o for o in read_outcomes(sweep) if o.number == number]:
+                if outcome.state == "running":
+                    outcome.state, outcome.ended = "pruned", time.time()
                 print(trial_line(outcome, sweep.file.metric), flush=True)
 
     return _Lines()
+
+
+def _settle_stopped(sweep: Sweep, stopped: Dict[str, Dict[str, Any]]) -> None:
+    """Record the trials ASHA stopped that Ray ended before they recorded themselves (it ends a stopped trial's
+    actor moments after telling it): pruned, their value from the metrics their run dirs logged, as they would."""
+    for number, last in stopped.items():
+        outcome = wait_for_trial(sweep, number, timeout=10.0)
+        if outcome is None or outcome.state != "running":
+            continue
+        try:
+            outcome.values = [run_value(sweep, Path(d), number) for d in outcome.run_dirs]
+        except SweepError:
+            outcome.values = []
+        outcome.value = sum(outcome.values) / len(outcome.values) if outcome.values else None
+        outcome.state, outcome.ended = "pruned", time.time()
+        outcome.note = f"stopped by ASHA at step {last.get('step')}: {sweep.watch_metric} {last.get(OBJECTIVE):.4g}"
+        outcome.write(trial_dir(sweep, number))
 
 
 def _check_same_sweep(sweep: Sweep, finished: List[TrialOutcome]) -> None:
@@ -183,8 +205,29 @@ def _check_same_sweep(sweep: Sweep, finished: List[TrialOutcome]) -> None:
     path.write_text(json.dumps(ident, indent=1), encoding="utf-8")
 
 
+def trial_cpus(spec: SweepFile) -> float:
+    """The CPUs one trial reserves: ``trial_cpus`` for each of its ``nproc`` processes."""
+    return spec.trial_cpus * spec.nproc
+
+
+def check_node_cpus(spec: SweepFile) -> None:
+    """Refuse, in one line, a cluster where no node has the CPUs of one trial (Ray would wait for it forever)."""
+    import ray
+
+    try:
+        nodes = [float(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
+    except Exception:  # a client connection that cannot list nodes: Ray's own scheduler decides
+        return
+    need = trial_cpus(spec)
+    if nodes and max(nodes) < need:
+        raise SweepError(f"each trial needs {need:g} CPUs on one node (nproc: {spec.nproc} x trial_cpus: "
+                         f"{spec.trial_cpus:g}) but the largest node of this Ray cluster has {max(nodes):g}; lower "
+                         f"nproc or trial_cpus, or add a larger node")
+
+
 def _start_ray(spec: SweepFile, address: Optional[str], debug: bool) -> bool:
-    """Join ``address`` or start a local Ray with ``workers x trial_cpus`` CPUs; False if Ray was already up."""
+    """Join ``address`` or start a local Ray with ``workers x`` :func:`trial_cpus` CPUs; False if Ray was already
+    up."""
     ray = require("ray", "ray")
     if ray.is_initialized():
         return False
@@ -194,7 +237,7 @@ def _start_ray(spec: SweepFile, address: Optional[str], debug: bool) -> bool:
         if address:
             ray.init(address=address, **kwargs)
         else:
-            ray.init(num_cpus=max(1, int(round(spec.workers * spec.trial_cpus))),
+            ray.init(num_cpus=max(1, int(round(spec.workers * trial_cpus(spec)))),
                      object_store_memory=100 * 1024 ** 2, **kwargs)
     except (ConnectionError, RuntimeError) as exc:
         raise SweepError(f"cannot start or join Ray{' at ' + address if address else ''}: "
@@ -215,9 +258,10 @@ def _tuner(sweep: Sweep, searcher: Any, trials: int) -> Any:
     else:
         scheduler = FIFOScheduler()
     return tune.Tuner(
-        tune.with_resources(tune.with_parameters(_trainable, sweep=sweep), {"cpu": spec.trial_cpus}),
+        tune.with_resources(tune.with_parameters(_trainable, sweep=sweep), {"cpu": trial_cpus(spec)}),
         tune_config=tune.TuneConfig(metric=OBJECTIVE, mode=searcher.mode, search_alg=ConcurrencyLimiter(
-            searcher, max_concurrent=spec.workers), scheduler=scheduler, num_samples=trials, reuse_actors=True),
+            searcher, max_concurrent=spec.workers), scheduler=scheduler, num_samples=trials,
+            reuse_actors=spec.nproc == 1),
         run_config=tune.RunConfig(name=sweep.name, storage_path=str((sweep.dir / "ray").resolve()), verbose=0,
                                   callbacks=[_callback(sweep)], failure_config=tune.FailureConfig(fail_fast=True)),
     )
@@ -245,10 +289,15 @@ def run(sweep: Sweep, address: Optional[str] = None, debug: bool = False) -> Lis
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
         os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # trial run dirs hold the metrics
         started_here = _start_ray(spec, address, debug)
+        stopped: Dict[str, Dict[str, Any]] = {}  # trial number -> its last result, for trials ASHA stopped
         try:
+            check_node_cpus(spec)
             searcher = _searcher(sweep, finished, queued, "max" if spec.direction == "maximize" else "min")
             logging.getLogger("ray.tune").setLevel(logging.CRITICAL)  # its "trials did not complete": ours below
             for result in _tuner(sweep, searcher, left).fit():
+                metrics = dict(result.metrics or {})
+                if result.error is None and OBJECTIVE in metrics and not metrics.get("done_all_seeds"):
+                    stopped[_trial_number(str(metrics.get("trial_id", "")))] = metrics
                 text = str(result.error or "")
                 if isinstance(result.error, MetricNotLogged) or "MetricNotLogged" in text:
                     line = [ln for ln in text.splitlines() if "MetricNotLogged" in ln] or text.splitlines()
@@ -256,4 +305,5 @@ def run(sweep: Sweep, address: Optional[str] = None, debug: bool = False) -> Lis
         finally:
             if started_here:
                 ray.shutdown()
+        _settle_stopped(sweep, stopped)
         return _rows(sweep)

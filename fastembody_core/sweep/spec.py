@@ -15,6 +15,7 @@
     seeds: 1                            # runs per config (seed, seed+1, ...); the trial's value is their mean
     workers: 2
     pruning: {type: median, warmup_iterations: 10}
+    nproc: 1                            # Ray: each run a torchrun job of nproc processes (trial reserves nproc CPUs)
 
 Parsed and checked without torch or optuna: one line per bad key, naming this file and the key, before anything runs.
 """
@@ -180,14 +181,16 @@ class SweepFile:
     eval_episodes: int = 10
     """Episodes of `fastembody eval` per run for an eval/ metric."""
     trial_cpus: float = 1.0
-    """Ray: CPUs each trial reserves on the cluster."""
+    """Ray: CPUs each trial (each of its processes, with nproc) reserves on the cluster."""
+    nproc: int = 1
+    """Ray: run each trial's runs as torchrun jobs of nproc processes on one node (as `fastembody run --nproc`)."""
 
     def __post_init__(self) -> None:
         for key, choices in (("direction", ("maximize", "minimize")), ("reduce", ("last", "best", "mean")),
                              ("engine", ENGINES)):
             if getattr(self, key) not in choices:
                 raise ConfigError(f"expected one of {list(choices)}, got {short_repr(getattr(self, key))}", key=key)
-        for key in ("trials", "seeds", "workers", "eval_episodes"):
+        for key in ("trials", "seeds", "workers", "eval_episodes", "nproc"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"must be >= 1, got {getattr(self, key)}", key=key)
         if not self.metric.strip():
@@ -273,6 +276,9 @@ def load_sweep(path: Union[str, Path], engine: Optional[str] = None, workers: Op
         spec.engine = engine
     if workers is not None:
         spec.workers = workers
+    if spec.nproc > 1 and spec.engine != "ray":
+        raise ConfigError(f"torchrun trials of {spec.nproc} processes need --engine ray (or engine: ray); the "
+                          f"{spec.engine} engine runs each trial in one process", source, "nproc")
     name = spec.name or path.stem
     from ..config import check_name
 

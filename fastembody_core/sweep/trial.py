@@ -1,7 +1,9 @@
 """One trial, whatever the engine: a config (base + sampled params) run once per seed as a normal run.
 
 Each run gets its own run dir, ``<sweep>/trials/<trial>/seed<seed>/`` (``eval``, ``export`` and ``play`` work on it),
-its console output in ``train.log`` there, and ``run.tags`` naming the sweep, trial and seed. The engine's reporter
+its console output in ``train.log`` there, and ``run.tags`` naming the sweep, trial and seed. With ``nproc: N``
+each run is a torchrun job of N processes (:mod:`.torchrun_trial`), its config written beside it as
+``seed<k>.json``. The engine's reporter
 sees the watched metric after every iteration and may stop the run (``fastembody_core.callbacks``). The trial's
 outcome is written to ``trials/<trial>/trial.json`` as it ends, so results outlive the engine's own storage; while
 it runs, its process holds ``trials/<trial>/trial.lock`` (flock), so a restarted sweep can tell a trial a kill
@@ -74,19 +76,29 @@ def _hold(folder: Path) -> IO[str]:
     return handle
 
 
-def wait_for_trial(sweep: Sweep, number: Any) -> Optional["TrialOutcome"]:
+def wait_for_trial(sweep: Sweep, number: Any, timeout: Optional[float] = None) -> Optional["TrialOutcome"]:
     """Wait until no process runs trial ``number`` (one a killed sweep left behind may still finish it); returns
-    its outcome as it then stands (None if its trial.json is unreadable)."""
+    its outcome as it then stands (None if its trial.json is unreadable, or still held after ``timeout`` s)."""
     folder = trial_dir(sweep, number)
     if not folder.is_dir():  # it never started
         return None
+    deadline = None if timeout is None else time.time() + timeout
     with open(folder / TRIAL_LOCK, "a", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            print(f"trial {number} is still running in a process of the stopped sweep; waiting for it to end",
-                  flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            if deadline is None:
+                print(f"trial {number} is still running in a process of the stopped sweep; waiting for it to end",
+                      flush=True)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            while deadline is not None:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        return None
+                    time.sleep(0.1)
     return read_outcome(folder / TRIAL_FILE)
 
 
@@ -192,9 +204,15 @@ def run_trial(sweep: Sweep, params: Mapping[str, Any], number: Any, report: Opti
                 return report(offset + iteration, float(value))
 
             run_dir.mkdir(parents=True, exist_ok=True)
-            with open(run_dir / CONSOLE_FILE, "a", encoding="utf-8") as console:
-                with contextlib.redirect_stdout(console), iteration_callbacks(callback):
-                    summary = run_experiment(experiment, run_dir=run_dir, debug=debug)
+            if sweep.file.nproc > 1:  # a torchrun job, launched as `fastembody run --nproc` launches it
+                from .torchrun_trial import run_torchrun
+
+                summary = run_torchrun(trial_config(sweep, params, number, seed_index), run_dir.with_suffix(".json"),
+                                       run_dir, sweep.file.nproc, int(sweep.file.trial_cpus), callback, debug)
+            else:
+                with open(run_dir / CONSOLE_FILE, "a", encoding="utf-8") as console:
+                    with contextlib.redirect_stdout(console), iteration_callbacks(callback):
+                        summary = run_experiment(experiment, run_dir=run_dir, debug=debug)
             outcome.values.append(run_value(sweep, run_dir, number))
             if summary.get("stopped"):
                 outcome.state, outcome.note = "pruned", str(summary["stopped"])

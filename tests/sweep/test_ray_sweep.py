@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -93,3 +94,77 @@ def test_a_killed_ray_sweep_resumes_without_rerunning_finished_trials(write_swee
     assert [r["state"] for r in rows.values()].count("interrupted") + 4 == len(rows)
     assert all(len(read_metrics(trials / n / "seed0" / "metrics.jsonl")) == 12 for n in complete)
     assert "all 4 trials have finished" in CliRunner().invoke(cli, ["sweep", str(path)]).output
+
+
+@pytest.fixture
+def ray_of_two_cpus():
+    """A local Ray of 2 CPUs the sweep joins (run_sweep leaves a Ray it did not start running)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100 * 1024 ** 2)
+    yield
+    ray.shutdown()
+
+
+def test_nproc_trials_are_torchrun_jobs_one_at_a_time(write_sweep, tmp_path, ray_of_two_cpus):
+    """nproc: 2 on 2 CPUs: each trial reserves both, so the two trials run one after the other, each a 2-process
+    torchrun job (env_steps count both ranks' envs), with ASHA still fed every iteration."""
+    path = write_sweep(trials=2, workers=2, engine="ray", nproc=2,
+                       pruning={"type": "successive-halving", "warmup_iterations": 4})
+    lines = run_sweep(path)
+    trials = tmp_path / "sweeps" / "sw" / "trials"
+    outcomes = sorted(_outcomes(trials).values(), key=lambda o: o["started"])
+    assert [o["state"] for o in outcomes] == ["complete", "complete"], lines
+    assert outcomes[1]["started"] >= outcomes[0]["ended"], "two 2-CPU trials overlapped on 2 CPUs"
+    for o in outcomes:
+        run_dir = tmp_path / o["run_dirs"][0]
+        records = read_metrics(run_dir / "metrics.jsonl")
+        assert len(records) == 4 and records[-1]["env_steps"] == 2 * 64 * 8 * 4  # world size 2
+        assert (run_dir / "checkpoints").is_dir() and "torch.distributed.run" not in str(o["note"])
+        assert o["value"] == records[-1]["Train/mean_reward"]
+    with open(tmp_path / "sweeps" / "sw" / "results.csv", newline="") as f:
+        assert sorted(r["trial"] for r in csv.DictReader(f)) == sorted(o["number"] for o in outcomes)
+
+
+def test_nproc_larger_than_any_node_is_one_line(write_sweep, ray_of_two_cpus):
+    result = CliRunner().invoke(cli, ["sweep", str(write_sweep(nproc=4)), "--engine", "ray"])
+    assert result.exit_code == 1 and result.output.strip().splitlines() == [
+        "Error: each trial needs 4 CPUs on one node (nproc: 4 x trial_cpus: 1) but the largest node of this Ray "
+        "cluster has 2; lower nproc or trial_cpus, or add a larger node"], result.output
+
+
+def test_asha_stops_a_torchrun_trial_which_saves_and_is_pruned(write_sweep, tmp_path, ray_of_two_cpus):
+    """The second config (a learning rate that learns nothing) trails the first at ASHA's first rung: its job gets
+    SIGTERM, its ranks save a checkpoint and exit, and its trial.json says pruned, as an in-process trial's would."""
+    path = write_sweep(trials=2, workers=1, engine="ray", nproc=2,
+                       set=["algorithm.params.schedule=fixed", "env.params.num_envs=64",
+                            "trainer.params.num_steps_per_env=8", "trainer.params.max_iterations=16",
+                            "trainer.params.save_interval=0"],
+                       space={LR: {"type": "float", "low": 1e-6, "high": 1e-2, "log": True}},
+                       initial=[{LR: 1e-2}, {LR: 1e-6}],
+                       pruning={"type": "successive-halving", "warmup_iterations": 3, "reduction_factor": 2})
+    lines = run_sweep(path)
+    trials = tmp_path / "sweeps" / "sw" / "trials"
+    first, second = sorted(_outcomes(trials).values(), key=lambda o: o["started"])
+    assert (first["state"], second["state"]) == ("complete", "pruned"), lines
+    assert "stopped by ASHA at step 3" in second["note"] and second["value"] is not None
+    records = read_metrics(tmp_path / second["run_dirs"][0] / "metrics.jsonl")
+    assert 3 <= len(records) < 16 and records[-1]["env_steps"] == 2 * 64 * 8 * len(records)
+    saved = list((tmp_path / second["run_dirs"][0] / "checkpoints").glob("*.pt"))
+    assert [p.name for p in saved] == [f"model_{len(records)}.pt"]
+    deadline = time.time() + 10
+    while _processes_naming(second["run_dirs"][0]) and time.time() < deadline:  # torchrun may still be exiting
+        time.sleep(0.2)
+    assert not _processes_naming(second["run_dirs"][0]), "the stopped trial's torchrun job is still running"
+
+
+def _processes_naming(text):
+    """Pids whose command line contains ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return found

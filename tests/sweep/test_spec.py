@@ -63,6 +63,10 @@ def test_bad_search_space_is_one_named_line(write_sweep, space, match):
                                                                     r"after training"),
     ({"base": "missing.yaml"}, r"missing.yaml: file not found"),
     ({"name": "../up"}, r"name: must be a plain folder name"),
+    ({"nprocs": 2}, r"sw.yaml: nprocs: unknown key; did you mean 'nproc'\?"),
+    ({"nproc": 0, "engine": "ray"}, r"sw.yaml: nproc: must be >= 1, got 0"),
+    ({"nproc": 2}, r"sw.yaml: nproc: torchrun trials of 2 processes need --engine ray \(or engine: ray\); the "
+                   r"optuna engine runs each trial in one process"),
 ])
 def test_bad_sweep_fields_are_one_named_line(write_sweep, fields, match):
     with pytest.raises(ConfigError, match=match):
@@ -97,3 +101,7 @@ def test_shipped_sweep_files_validate():
     assert paths
     for path in paths:
         assert load_sweep(path).space
+
+
+def test_nproc_with_the_ray_engine_validates(write_sweep):
+    assert load_sweep(write_sweep(nproc=2), engine="ray").file.nproc == 2
