@@ -22,9 +22,9 @@ from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Sequence, Tupl
 import torch
 
 from .loggers import tracker_scalars
+from .metrics_file import METRICS_FILE, read_metrics  # noqa: F401 - part of this module's API
 from .resources import writing
 
-METRICS_FILE = "metrics.jsonl"
 RECENT_EPISODES = 100
 """Train/mean_reward and Train/mean_episode_length average the last 100 completed episodes (as rsl_rl)."""
 
@@ -100,23 +100,6 @@ class EpisodeStatistics:
         self.recent_returns.extend(float(x) for x in state["recent_returns"])
         self.recent_lengths.clear()
         self.recent_lengths.extend(float(x) for x in state["recent_lengths"])
-
-
-def read_metrics(path: Path) -> List[Dict[str, Any]]:
-    """The records of a ``metrics.jsonl``; a torn last line (crash mid-write) is skipped."""
-    records = []
-    with open(path, "r", encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records
 
 
 def _finite(value: float) -> Optional[float]:

@@ -22,11 +22,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ..distributed import torchrun_command
 from ..errors import FastEmbodyError
+from ..metrics_file import METRICS_FILE, parse_records
 from .trial import CONSOLE_FILE
 
 IterationCallback = Callable[[int, Mapping[str, float]], Optional[str]]
-METRICS_FILE = "metrics.jsonl"
-"""What rank 0 appends one record to per iteration (run_logging.METRICS_FILE; that module imports torch)."""
 POLL_S = 0.2
 STOP_GRACE_S = 60.0
 """How long a stopped job may take to save its checkpoint and exit before it is killed."""
@@ -61,15 +60,7 @@ class MetricsTail:
             return []
         end = data.rfind(b"\n") + 1
         self.offset += end
-        records = []
-        for line in data[:end].splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-        return records
+        return parse_records(data[:end].splitlines())
 
 
 def _stop(job: "subprocess.Popen[bytes]") -> None:

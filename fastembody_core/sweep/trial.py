@@ -148,9 +148,9 @@ def run_value(sweep: Sweep, run_dir: Path, number: Any) -> float:
         if not isinstance(result, (int, float)):
             raise _missing(metric, run_dir, [EVAL_PREFIX + k for k in ("mean_return", "mean_episode_length")], number)
         return float(result)
-    from ..run_logging import read_metrics
+    from ..metrics_file import METRICS_FILE, read_metrics
 
-    records = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").is_file() else []
+    records = read_metrics(run_dir / METRICS_FILE) if (run_dir / METRICS_FILE).is_file() else []
     values = metric_values(records, metric)
     if not values:
         logged = sorted({k for r in records for k in r if k != "iteration"})
