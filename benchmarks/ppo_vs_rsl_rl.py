@@ -1,8 +1,9 @@
 """FastEmbody PPO vs rsl_rl's OnPolicyRunner: same env, networks, batch, epochs and minibatches, both on CPU.
 
-Measured in one run, iterations interleaved: rsl_rl 5.x (fp32, driven through ``fastembody_core.adapters.rsl_rl``), FastEmbody PPO in
-fp32, FastEmbody PPO with its default precision ("auto": bf16 autocast on CPUs with avx512_bf16/AMX), and the
-latter with ``compile=True`` (torch.compile; its first iteration, which compiles, is left out of the timings).
+Measured in one run, iterations interleaved: rsl_rl 5.x (fp32, driven through ``fastembody_core.adapters.rsl_rl``),
+FastEmbody PPO with its defaults (precision "auto": bf16 autocast on CPUs with avx512_bf16/AMX; compile "auto":
+torch.compile'd networks from 1024 envs on), the same in fp32, and the defaults with ``compile=False`` (eager: the
+compile lever's share). The first iteration of each, which compiles, is left out of the timings.
 Prints env steps/s, collection and learning seconds per iteration, the mean per-step reward of the last
 iterations (same env steps for every variant), the learning phase's GFLOP/s against this machine's measured
 2048x2048 GEMM peak, and, as the last line, a JSON object (``speedup`` = FastEmbody default / rsl_rl steps/s).
@@ -15,12 +16,17 @@ Needs rsl-rl-lib (benchmark-only): ``pip install rsl-rl-lib -c constraints.txt``
 import argparse
 import json
 import math
+import os
+import sys
 import time
 from typing import Any, Callable, Dict, List
 
 import torch
 
 from fastembody_core import RunContext, VectorEnv, get_registry, guard_cpu_denormals
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cpu_info import cpu_model  # noqa: E402
 
 
 # -- a cheap synthetic legged-like env (used when go2-toy is not installed) ---------------------------------
@@ -132,7 +138,7 @@ PPO_SETTINGS = dict(
 class FastEmbodyLearner:
     """FastEmbody PPO on its own env copy, one iteration per call (the trainer's loop)."""
 
-    def __init__(self, make_env: Callable[[], VectorEnv], args: argparse.Namespace, precision: str, compile: bool = False):
+    def __init__(self, make_env: Callable[[], VectorEnv], args: argparse.Namespace, precision: str, compile: Any = "auto"):
         torch.manual_seed(args.seed)
         self.env, self.steps = RewardTracker(make_env()), args.steps
         reg = get_registry().get("algorithms", "ppo")
@@ -244,8 +250,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=24, help="rollout steps per env per iteration")
     parser.add_argument("--iterations", type=int, default=30, help="iterations of rsl_rl and FastEmbody (default)")
     parser.add_argument("--fp32-iterations", type=int, default=4, help="iterations of FastEmbody fp32 (timing)")
-    parser.add_argument("--compile-iterations", type=int, default=4,
-                        help="iterations of FastEmbody default precision + torch.compile (timing; 0 skips)")
+    parser.add_argument("--eager-iterations", type=int, default=4,
+                        help="iterations of FastEmbody defaults with compile=False (timing; 0 skips)")
     parser.add_argument("--reward-iterations", type=int, default=5, help="average the reward over the last N its")
     parser.add_argument("--warmup", type=int, default=1, help="iterations left out of the timings")
     parser.add_argument("--hidden", type=int, nargs="+", default=[512, 256, 128])
@@ -274,8 +280,8 @@ def main() -> None:
         "fastembody": (FastEmbodyLearner(make_env, args, "auto"), args.iterations),
         "fastembody_fp32": (FastEmbodyLearner(make_env, args, "fp32"), args.fp32_iterations),
     }
-    if args.compile_iterations > 0 and hasattr(torch, "compile"):
-        learners["fastembody_compile"] = (FastEmbodyLearner(make_env, args, "auto", compile=True), args.compile_iterations)
+    if args.eager_iterations > 0:
+        learners["fastembody_eager"] = (FastEmbodyLearner(make_env, args, "auto", compile=False), args.eager_iterations)
     for it in range(args.iterations):
         for learner, iterations in learners.values():
             if it < iterations:
@@ -288,6 +294,7 @@ def main() -> None:
 
     print(f"env {env_name}, {args.num_envs} envs x {args.steps} steps, nets {args.hidden} elu, 5 epochs x 4 minibatches, "
           f"{args.threads} threads; rsl-rl-lib {metadata.version('rsl-rl-lib')}, torch {torch.__version__}")
+    print(f"CPU: {cpu_model()}")
     print(f"GEMM 2048^2 peak: fp32 {peak32:.0f} GFLOP/s, bf16 {peak16:.0f} GFLOP/s; update = {flop:.0f} GFLOP/iteration")
     print(f"FastEmbody default precision on this CPU: {'bf16' if default_dtype is not None else 'fp32'}")
     header = f"{'variant':<22}{'its':>5}{'steps/s':>10}{'collect s':>11}{'learn s':>9}{'reward':>9}{'learn GF/s':>12}{'%fp32 pk':>10}{'%bf16 pk':>10}"
@@ -314,7 +321,11 @@ def main() -> None:
         "steps_per_s_fastembody": results["fastembody"]["steps_per_s"],
         "steps_per_s_fastembody_fp32": results["fastembody_fp32"]["steps_per_s"],
         "steps_per_s_rsl_rl": base,
-        "speedup_compile": results["fastembody_compile"]["steps_per_s"] / base if "fastembody_compile" in results else None,
+        "speedup_eager": results["fastembody_eager"]["steps_per_s"] / base if "fastembody_eager" in results else None,
+        "learn_s_fastembody_eager": results["fastembody_eager"]["learn_s"] if "fastembody_eager" in results else None,
+        "learn_pct_bf16_peak": 100 * flop / results["fastembody"]["learn_s"] / peak16,
+        "learn_pct_fp32_peak": 100 * flop / results["fastembody"]["learn_s"] / peak32,
+        "cpu": cpu_model(),
         "reward_fastembody": results["fastembody"]["reward"],
         "reward_rsl_rl": results["rsl_rl"]["reward"],
         "reward_curve_fastembody": results["fastembody"]["reward_curve"],

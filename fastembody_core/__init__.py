@@ -40,9 +40,15 @@ _LAZY = {
     "iteration_callbacks": "callbacks",
     "MetricLogger": "loggers",
     "obs_group_names": "contracts",
+    "MirrorableEnv": "contracts",
+    "MirrorMap": "contracts",
+    "MIRROR_ACTIONS": "contracts",
+    "check_mirror_maps": "contracts",
     "check_memory": "resources",
     "atomic_write": "resources",
     "flatten_config": "run_dir",
+    # torch.compile with a notice, a shared compile cache and an eager fallback (torch imported on first call)
+    "maybe_compile": "compiling",
     # params validation (torch-free)
     "ACTIVATION_NAMES": "validation",
     "check_fraction": "validation",

@@ -29,6 +29,9 @@ Observations = Dict[str, "torch.Tensor"]
 StepResult = Tuple[Observations, "torch.Tensor", "torch.Tensor", Dict[str, Any]]
 """``(observations, rewards[num_envs] float, dones[num_envs] bool, extras)`` as returned by ``VectorEnv.step``."""
 
+MirrorMap = Tuple[Tuple[int, ...], Tuple[float, ...]]
+"""``(perm, sign)``: the mirror image of a vector ``x`` is ``x[..., perm] * sign`` (``sign`` entries are +1 or -1)."""
+
 
 @dataclass(frozen=True)
 class EnvSpec:
@@ -44,6 +47,9 @@ class EnvSpec:
     """Optional: the term names concatenated in each observation group, in order."""
     privileged_terms: Tuple[str, ...] = ()
     """Optional: terms a real robot cannot measure (distillation warns if a student group reads one)."""
+    mirror_maps: Dict[str, MirrorMap] = field(default_factory=dict)
+    """Optional: the env's left/right mirror (:class:`MirrorableEnv`) as plain data, ``{group or "actions": (perm,
+    sign)}``; empty when the env declares none."""
 
 
 @dataclass
@@ -126,6 +132,7 @@ class VectorEnv(abc.ABC):
             device=str(getattr(self, "device", "cpu")),
             observation_terms=dict(getattr(self, "observation_terms", {}) or {}),
             privileged_terms=tuple(getattr(self, "privileged_terms", ()) or ()),
+            mirror_maps=mirror_maps_of(self),
         )
 
 
@@ -205,6 +212,58 @@ class JointLevelSim(Protocol):
 
     def close(self) -> None:
         """Release the renderer and the simulator's memory."""
+
+
+MIRROR_ACTIONS = "actions"
+"""The key of the action vector's map in :meth:`MirrorableEnv.mirror_maps` (beside the observation groups)."""
+
+
+@runtime_checkable
+class MirrorableEnv(Protocol):
+    """An env whose task is symmetric under a left/right reflection of the robot and its world (e.g. y -> -y):
+    PPO's ``symmetry: augment`` trains on each sample and its mirror image."""
+
+    def mirror_maps(self) -> Mapping[str, Tuple[Sequence[int], Sequence[float]]]:
+        """``{group: (perm, sign)}`` for the observation groups it can mirror, plus ``"actions"``
+        (:data:`MIRROR_ACTIONS`): the mirrored state's observation is ``obs[..., perm] * sign`` and the mirrored
+        action ``actions[..., perm] * sign`` (flattened groups). A reflection applied twice is the identity, which
+        :func:`check_mirror_maps` checks. A group left out cannot be mirrored (an algorithm reading it refuses)."""
+
+
+def mirror_maps_of(env: Any) -> Dict[str, MirrorMap]:
+    """An env's mirror maps as plain tuples (``{}`` unless it is a :class:`MirrorableEnv`); unchecked, so a wrong map
+    fails only what uses it (:func:`check_mirror_maps`)."""
+    if not isinstance(env, MirrorableEnv):
+        return {}
+    return {str(name): (tuple(int(i) for i in perm), tuple(float(s) for s in sign))
+            for name, (perm, sign) in dict(env.mirror_maps() or {}).items()}
+
+
+def check_mirror_maps(spec: EnvSpec) -> Dict[str, MirrorMap]:
+    """``spec.mirror_maps``, checked: EnvError (one line) when a map names no group of the env, its length differs
+    from its group's size (``"actions"``: the action count), it is not a permutation with signs +-1, or mirroring
+    twice does not give the input back."""
+    import math
+
+    from .errors import EnvError
+
+    sizes = {str(k): int(math.prod(v)) for k, v in spec.observation_shapes.items()}
+    if MIRROR_ACTIONS in sizes and MIRROR_ACTIONS in spec.mirror_maps:
+        raise EnvError(f"an env with a mirror map may not name an observation group {MIRROR_ACTIONS!r} (the key of the "
+                       "actions' map)")
+    sizes[MIRROR_ACTIONS] = int(spec.num_actions)
+    for name, (perm, sign) in spec.mirror_maps.items():
+        where = f"the env's mirror_maps()[{name!r}]"
+        if name not in sizes:
+            raise EnvError(f"{where}: no such observation group (the env has {sorted(sizes)})")
+        n = sizes[name]
+        if len(perm) != n or len(sign) != n or sorted(perm) != list(range(n)) or any(s not in (1.0, -1.0) for s in sign):
+            raise EnvError(f"{where}: needs a permutation of range({n}) and {n} signs of +-1 (got {len(perm)} "
+                           f"indices, {len(sign)} signs)")
+        bad = [i for i in range(n) if perm[perm[i]] != i or sign[i] != sign[perm[i]]]
+        if bad:
+            raise EnvError(f"{where}: mirroring twice must give the input back; it does not at index {bad[0]}")
+    return dict(spec.mirror_maps)
 
 
 DEPLOYMENT_ATTRIBUTES = ("joint_names", "dof_names", "default_joint_pos", "action_scale", "step_dt")

@@ -3,7 +3,8 @@
 # tests use: wandb and mlflow for fastembody-trackers, the DDS stack and Unitree SDK for fastembody-deploy) and
 # the example plugins,
 # editable, with the CPU torch pin from constraints.txt. pip's own output goes to .venv/setup.log (shown if a
-# step fails); the screen gets a few lines: what is being done, what got installed, what to run next.
+# step fails); the screen gets a few lines: what is being done, what got installed, the compile cache warmed for
+# the README's main job, what to run next.
 # Usage: bash scripts/setup.sh        (PYTHON=python3.X to choose the interpreter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,5 +53,12 @@ for p in json.load(sys.stdin):
 if ! ldconfig -p 2>/dev/null | grep -q -E "libEGL\.so\.1|libOSMesa\.so"; then
   echo "note: no libEGL/libOSMesa: go2-mujoco videos need apt install libegl1 (MUJOCO_GL=egl) or libosmesa6;" \
        "go2-toy videos need neither"
+fi
+# Warm the compile cache (fastembody_core/compiling.py) with what the README's main job compiles: one iteration of
+# it, so that its first `fastembody run` loads compiled code instead of compiling (benchmarks/first_iteration.py)
+echo "Warming the compile cache for configs/go2_toy_quick.yaml (one iteration of it) ..."
+if ! .venv/bin/python -m fastembody_core.compiling configs/go2_toy_quick.yaml; then
+  echo "set-up failed: warming the compile cache (run the line above to see why)" >&2
+  exit 1
 fi
 echo "Next: .venv/bin/fastembody run configs/go2_toy_quick.yaml   (tests: .venv/bin/python -m pytest)"

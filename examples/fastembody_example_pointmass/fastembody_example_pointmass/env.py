@@ -1,5 +1,5 @@
 """The point-mass VectorEnv: batched torch tensors, auto-reset inside step, time-outs in extras."""
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 import torch
 
@@ -70,6 +70,14 @@ class PointMassEnv(VectorEnv):
             extras["episode"] = {"return": self.episode_return[dones].mean()}
             self._reset_envs(dones)
         return self.get_observations(), reward, dones, extras
+
+    def mirror_maps(self) -> Dict[str, Tuple[List[int], List[float]]]:
+        """The task's left/right mirror y -> -y (``fastembody_core.MirrorableEnv``: PPO's ``symmetry: augment``):
+        each group's and the actions' ``(perm, sign)``; the squared positions of ``critic`` do not change sign."""
+        maps = {"policy": ([0, 1, 2, 3], [1.0, -1.0, 1.0, -1.0]), "actions": ([0, 1], [1.0, -1.0])}
+        if self.params.privileged:
+            maps["critic"] = (list(range(6)), [1.0, -1.0, 1.0, -1.0, 1.0, 1.0])
+        return maps
 
     def state_dict(self) -> Dict[str, Any]:
         return {

@@ -3,7 +3,7 @@
 Defaults are rsl_rl 5.x's PPO class defaults, which legged_gym and Isaac Lab use for the Go2.
 """
 from dataclasses import dataclass, field
-from typing import ClassVar, List, Tuple
+from typing import ClassVar, List, Tuple, Union
 
 from fastembody_core import ACTIVATION_NAMES, ConfigError, check_fraction, check_int, check_one_of, check_positive
 
@@ -14,6 +14,9 @@ RNN_TYPES = ("none", "gru", "lstm")
 PRECISIONS = ("auto", "fp32", "bf16")
 STD_TYPES = ("scalar", "log")
 INITS = ("default", "orthogonal")
+SYMMETRIES = ("none", "augment")
+COMPILE_AUTO_MIN_ENVS = 1024
+"""``compile: auto`` compiles from this many envs on: below, compiling costs more than it saves."""
 
 
 @dataclass
@@ -82,9 +85,18 @@ class PPOParams:
     """Matmul precision of the networks: "fp32", "bf16" (autocast; log-probs, ratios, advantages, normalisers and
     optimiser state stay fp32) or "auto" (bf16 where the hardware has native bf16 matmuls: CPUs with
     avx512_bf16/amx_bf16, CUDA GPUs that support it; fp32 elsewhere)."""
-    compile: bool = False
-    """torch.compile the actor and critic forward passes (torch >= 2.0; on CPU it needs a C++ compiler): fuses
-    bias, activation and their backward; costs some seconds of compilation in the first iteration."""
+    symmetry: str = "none"
+    """Left/right symmetry: "none", or "augment": every minibatch is doubled with its mirror image (observations,
+    actions, the recurrent sequences) under the env's mirror map (``fastembody_core.MirrorableEnv``; the env must
+    declare one for the actor's and critic's groups), as rsl_rl's symmetry data augmentation."""
+    symmetry_mirror_loss_coef: float = 0.0
+    """With ``symmetry: augment``: weight of a mirror loss, the mean squared difference between the action mean of
+    a mirrored observation and the mirrored action mean (0: augmentation alone)."""
+    compile: Union[bool, str] = "auto"
+    """torch.compile the actor and critic (rollout and update; torch >= 2.0, on CPU a C++ compiler): fuses bias,
+    activation and their backward (about 20-25 % less update time on CPU); costs seconds in a process's first
+    iteration, fewer when the compile cache is warm (``fastembody_core.maybe_compile``). "auto": on for batches where
+    it pays, at least ``COMPILE_AUTO_MIN_ENVS`` envs (per process), eager below (tests, small envs)."""
 
     def __post_init__(self) -> None:
         for key in ("actor_hidden_dims", "critic_hidden_dims"):
@@ -92,8 +104,11 @@ class PPOParams:
             if not dims or any(int(d) < 1 for d in dims):
                 raise ConfigError(f"hidden sizes must be a non-empty list of positive integers, got {dims}", key=key)
         for key, allowed in (("activation", ACTIVATIONS), ("init", INITS), ("std_type", STD_TYPES),
-                             ("schedule", SCHEDULES), ("rnn_type", RNN_TYPES), ("precision", PRECISIONS)):
+                             ("schedule", SCHEDULES), ("rnn_type", RNN_TYPES), ("precision", PRECISIONS),
+                             ("symmetry", SYMMETRIES)):
             check_one_of(getattr(self, key), key, allowed)
+        if not isinstance(self.compile, bool) and self.compile != "auto":
+            raise ConfigError(f"must be true, false or \"auto\", got {self.compile!r}", key="compile")
         for key in ("actor_obs_groups", "critic_obs_groups"):
             if not getattr(self, key):
                 raise ConfigError("must name at least one observation group, e.g. [\"policy\"]", key=key)
@@ -104,8 +119,11 @@ class PPOParams:
             check_int(getattr(self, key), key, 1)
         for key in ("gamma", "lam"):
             check_fraction(getattr(self, key), key)
-        for key in ("value_loss_coef", "entropy_coef"):
+        for key in ("value_loss_coef", "entropy_coef", "symmetry_mirror_loss_coef"):
             check_positive(getattr(self, key), key, allow_zero=True)
+        if self.symmetry_mirror_loss_coef > 0 and self.symmetry == "none":
+            raise ConfigError("a mirror loss needs symmetry: augment (it compares the mirrored samples' actions)",
+                              key="symmetry_mirror_loss_coef")
 
     @property
     def is_recurrent(self) -> bool:

@@ -30,6 +30,7 @@ from fastembody_core import (
     gaussian_log_prob,
     load_module_state,
     maybe_autocast,
+    maybe_compile,
     obs_group_names,
     orthogonal_init,
     policy_spec,
@@ -37,8 +38,9 @@ from fastembody_core import (
 )
 from fastembody_core.resources import check_memory
 
-from .config import PPOParams
+from .config import COMPILE_AUTO_MIN_ENVS, PPOParams
 from .storage import MiniBatch, RolloutStorage
+from .symmetry import build_mirror
 
 STATE_FORMAT = "fastembody.ppo/1"
 _INIT_ONLY = ("init_noise_std",)  # spec entries that only set initial values: a checkpoint may differ
@@ -63,6 +65,12 @@ class PPO(AlgorithmHandle):
             critic_groups = list(self.actor_obs_groups)
         self.critic_obs_groups = obs_group_names(critic_groups, shapes, "critic_obs_groups")
         self.shared_obs = self.critic_obs_groups == self.actor_obs_groups
+        # Left/right symmetry (symmetry.py): refused here, before training, when the env declares no mirror map.
+        env_name = str((self.ctx.config.get("env") or {}).get("name", "")) if self.ctx.config else ""
+        self.mirror = build_mirror(env_spec, params.symmetry, self.actor_obs_groups, self.critic_obs_groups,
+                                   self.device, env_name)
+        self.mirror_actor_state: Optional[torch.Tensor] = None  # recurrent + symmetry: the mirrored trajectories'
+        self.mirror_critic_state: Optional[torch.Tensor] = None  # states (allocated in setup)
 
         # Networks: Gaussian actor and value critic, each with its own normaliser (and recurrent core).
         arch = dict(
@@ -92,11 +100,13 @@ class PPO(AlgorithmHandle):
         # The callables the rollout and the update run: the modules themselves, or compiled views of them
         # (state_dict keys stay those of the plain modules).
         self.actor_forward, self.critic_forward = self.actor, self.critic
-        if params.compile:
-            if not hasattr(torch, "compile"):
-                raise ConfigError(f"needs torch >= 2.0 (found {torch.__version__})", key="compile")
-            self.actor_forward = torch.compile(self.actor, dynamic=False)
-            self.critic_forward = torch.compile(self.critic, dynamic=False)
+        if params.compile is True and not hasattr(torch, "compile"):
+            raise ConfigError(f"needs torch >= 2.0 (found {torch.__version__})", key="compile")
+        self.compiled = params.compile is True or (
+            params.compile == "auto" and hasattr(torch, "compile") and self.num_envs >= COMPILE_AUTO_MIN_ENVS)
+        if self.compiled:  # a notice, the shared compile cache, eager fallback (fastembody_core.compiling)
+            self.actor_forward = maybe_compile(self.actor, True, "ppo", "algorithm.params.compile=false")
+            self.critic_forward = maybe_compile(self.critic, True, "ppo", "algorithm.params.compile=false")
 
         self.actor_state = self.actor.model.initial_state(self.num_envs, self.device)
         self.critic_state = self.critic.initial_state(self.num_envs, self.device)
@@ -119,7 +129,8 @@ class PPO(AlgorithmHandle):
         self.num_steps_per_env = num_steps_per_env
         floats = self.actor_spec["obs_dim"] + (0 if self.shared_obs else self.critic_spec["obs_dim"])
         floats += 2 * self.num_actions + 6  # actions, means; log-probs, values, rewards, dones, returns, advantages
-        check_memory(4.0 * floats * num_steps_per_env * self.num_envs * (1 + 1 / p.num_mini_batches),  # + a minibatch
+        minibatch = (2 if self.mirror is not None else 1) / p.num_mini_batches  # symmetry doubles a minibatch
+        check_memory(4.0 * floats * num_steps_per_env * self.num_envs * (1 + minibatch),  # + a minibatch
                      f"ppo's rollout storage ({num_steps_per_env} steps x {self.num_envs} envs x {floats} numbers)",
                      "lower env.params.num_envs or trainer.params.num_steps_per_env", self.device)
         self.storage = RolloutStorage(
@@ -131,7 +142,11 @@ class PPO(AlgorithmHandle):
             self.device,
             self.actor.model.state_shape,
             self.critic.state_shape,
+            mirror_states=self.mirror is not None and p.is_recurrent,
         )
+        if self.mirror is not None and p.is_recurrent:
+            self.mirror_actor_state = self.actor.model.initial_state(self.num_envs, self.device)
+            self.mirror_critic_state = self.critic.initial_state(self.num_envs, self.device)
         self._broadcast_parameters()
 
     # -- rollout ---------------------------------------------------------------------------------------
@@ -142,9 +157,20 @@ class PPO(AlgorithmHandle):
         if st.step == 0 and self.actor_state is not None:
             st.actor_state0.copy_(self.actor_state)
             st.critic_state0.copy_(self.critic_state)
+            if st.mirror_actor_state0 is not None:
+                st.mirror_actor_state0.copy_(self.mirror_actor_state)
+                st.mirror_critic_state0.copy_(self.mirror_critic_state)
         with maybe_autocast(self.device, self.amp_dtype):
-            mean, self.actor_state = self.actor_forward(actor_obs, self.actor_state)
-            values, self.critic_state = self.critic_forward(critic_obs, self.critic_state)
+            if self.mirror is None or self.mirror_actor_state is None:
+                mean, self.actor_state = self.actor_forward(actor_obs, self.actor_state)
+                values, self.critic_state = self.critic_forward(critic_obs, self.critic_state)
+            else:  # recurrent + symmetry: also step the mirrored trajectories' states (symmetry.py)
+                m = self.mirror
+                mean, self.actor_state, self.mirror_actor_state = m.forward_both(
+                    self.actor_forward, actor_obs, m.actor_obs(actor_obs), self.actor_state, self.mirror_actor_state)
+                values, self.critic_state, self.mirror_critic_state = m.forward_both(
+                    self.critic_forward, critic_obs, m.critic_obs(critic_obs), self.critic_state,
+                    self.mirror_critic_state)
         std = self.actor.std()
         actions = torch.addcmul(mean, std, torch.randn_like(mean))
         st.add_action(actor_obs, critic_obs, actions, gaussian_log_prob(actions, mean, std), mean, values.squeeze(-1))
@@ -181,18 +207,25 @@ class PPO(AlgorithmHandle):
             batches = st.recurrent_mini_batches(p.num_mini_batches, p.num_learning_epochs)
         else:
             batches = st.mini_batches(p.num_mini_batches, p.num_learning_epochs)
-        totals = torch.zeros(4, device=self.device)
+        totals = torch.zeros(4 if self.mirror is None else 5, device=self.device)
         for batch in batches:
             totals += self._update_mini_batch(batch)
 
         # Normalisers learn from the whole rollout once per iteration, after the epochs (rsl_rl 5.5).
         self._update_normalizers()
         st.clear()
-        surrogate, value, entropy, kl = (totals / (p.num_learning_epochs * p.num_mini_batches)).tolist()
-        return {"surrogate": surrogate, "value": value, "entropy": entropy, "kl": kl, "learning_rate": self.learning_rate}
+        means = (totals / (p.num_learning_epochs * p.num_mini_batches)).tolist()
+        losses = {"surrogate": means[0], "value": means[1], "entropy": means[2], "kl": means[3],
+                  "learning_rate": self.learning_rate}
+        if self.mirror is not None:
+            losses["symmetry"] = means[4]  # mirror loss: |mean(mirrored obs) - mirrored mean|^2
+        return losses
 
     def _update_mini_batch(self, b: MiniBatch) -> torch.Tensor:
         p = self.params
+        dim = 0
+        if self.mirror is not None:  # the minibatch and its mirror image (originals first, along dim)
+            b, dim = self.mirror.augment(b)
         advantages = b.advantages
         if p.normalize_advantage and p.normalize_advantage_per_mini_batch:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
@@ -205,8 +238,10 @@ class PPO(AlgorithmHandle):
         log_probs = gaussian_log_prob(b.actions, mean, std)
         entropy = gaussian_entropy(std)
 
-        with torch.no_grad():
-            kl = self._mean_over_ranks(gaussian_kl(b.old_means, self._storage().old_std, mean, std).mean())
+        with torch.no_grad():  # KL of the rollout's own samples (rsl_rl: the mirrored ones had no old policy)
+            old_means, means = (b.old_means, mean) if self.mirror is None else \
+                (self.mirror.original(b.old_means, dim), self.mirror.original(mean, dim))
+            kl = self._mean_over_ranks(gaussian_kl(old_means, self._storage().old_std, means, std).mean())
         if p.schedule == "adaptive":
             self._adapt_learning_rate(float(kl))
 
@@ -222,6 +257,12 @@ class PPO(AlgorithmHandle):
         else:
             value_loss = (values - b.returns).square().mean()
         loss = surrogate + p.value_loss_coef * value_loss - p.entropy_coef * entropy
+        extra: List[torch.Tensor] = []
+        if self.mirror is not None:
+            mirror_loss = self.mirror.mirror_loss(mean, dim)
+            if p.symmetry_mirror_loss_coef > 0:
+                loss = loss + p.symmetry_mirror_loss_coef * mirror_loss
+            extra.append(mirror_loss.detach())
 
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -229,7 +270,7 @@ class PPO(AlgorithmHandle):
         nn.utils.clip_grad_norm_(self.actor.parameters(), p.max_grad_norm)
         nn.utils.clip_grad_norm_(self.critic.parameters(), p.max_grad_norm)
         self.optimizer.step()
-        return torch.stack([surrogate.detach(), value_loss.detach(), entropy.detach(), kl])
+        return torch.stack([surrogate.detach(), value_loss.detach(), entropy.detach(), kl] + extra)
 
     def _adapt_learning_rate(self, kl: float) -> None:
         """rsl_rl's rule: KL above twice the target -> lr / 1.5 (>= 1e-5); below half -> lr * 1.5 (<= 1e-2)."""
@@ -243,10 +284,12 @@ class PPO(AlgorithmHandle):
 
     def _update_normalizers(self) -> None:
         st = self._storage()
-        if self.actor.model.normalizer is not None:
-            self.actor.model.normalizer.update(st.actor_obs.flatten(0, 1))
-        if self.critic.normalizer is not None:
-            self.critic.normalizer.update(st.critic_obs.flatten(0, 1))
+        for normalizer, obs, mirror in ((self.actor.model.normalizer, st.actor_obs, "actor_obs"),
+                                        (self.critic.normalizer, st.critic_obs, "critic_obs")):
+            if normalizer is not None:
+                normalizer.update(obs.flatten(0, 1))
+                if self.mirror is not None:  # the update trained on the mirror images too
+                    normalizer.update(getattr(self.mirror, mirror)(obs.flatten(0, 1)))
 
     # -- data parallel (torch.distributed): every method is a no-op for world_size 1 --------------------
     def _parameters(self) -> List[torch.Tensor]:
@@ -285,13 +328,20 @@ class PPO(AlgorithmHandle):
     def reset(self, dones: Optional[torch.Tensor] = None) -> None:
         if self.actor_state is None:
             return
+        mirrored = self.mirror_actor_state is not None  # recurrent + symmetry: the mirrored trajectories end too
         if dones is None:  # new tensors: the old ones may be inference tensors from the rollout
             self.actor_state = torch.zeros_like(self.actor_state)
             self.critic_state = torch.zeros_like(self.critic_state)
+            if mirrored:
+                self.mirror_actor_state = torch.zeros_like(self.mirror_actor_state)
+                self.mirror_critic_state = torch.zeros_like(self.mirror_critic_state)
             return
         keep = (~dones.to(self.device).reshape(-1).bool()).float().view(1, -1, 1)
         self.actor_state = self.actor_state * keep
         self.critic_state = self.critic_state * keep
+        if mirrored:
+            self.mirror_actor_state = self.mirror_actor_state * keep
+            self.mirror_critic_state = self.mirror_critic_state * keep
 
     def export_policy(self) -> nn.Module:
         return self.actor.export()

@@ -18,6 +18,9 @@ class MiniBatch(NamedTuple):
     actor_state: Optional[torch.Tensor] = None
     critic_state: Optional[torch.Tensor] = None
     resets: Optional[torch.Tensor] = None
+    mirror_actor_state: Optional[torch.Tensor] = None
+    """Recurrent with symmetry: the states the mirrored sequences start from (``RolloutStorage.mirror_actor_state0``)."""
+    mirror_critic_state: Optional[torch.Tensor] = None
 
 
 class RolloutStorage:
@@ -37,7 +40,9 @@ class RolloutStorage:
         device: torch.device,
         actor_state_shape: Optional[Tuple[int, int]] = None,
         critic_state_shape: Optional[Tuple[int, int]] = None,
+        mirror_states: bool = False,
     ):
+        """``mirror_states``: also keep the recurrent states of the mirrored trajectories at the rollout's start."""
         self.num_steps, self.num_envs, self.device = num_steps, num_envs, device
         shape = (num_steps, num_envs)
         self.actor_obs = torch.zeros(*shape, actor_obs_dim, device=device)
@@ -53,6 +58,8 @@ class RolloutStorage:
         self.old_std = torch.ones(num_actions, device=device)
         self.actor_state0 = self._state_buffer(actor_state_shape)
         self.critic_state0 = self._state_buffer(critic_state_shape)
+        self.mirror_actor_state0 = self._state_buffer(actor_state_shape) if mirror_states else None
+        self.mirror_critic_state0 = self._state_buffer(critic_state_shape) if mirror_states else None
         self.step = 0
 
     def _state_buffer(self, shape: Optional[Tuple[int, int]]) -> Optional[torch.Tensor]:
@@ -111,25 +118,32 @@ class RolloutStorage:
 
     # -- minibatches ---------------------------------------------------------------------------------
     def mini_batches(self, num_mini_batches: int, num_epochs: int) -> Iterator[MiniBatch]:
-        """Shuffled flat minibatches; one permutation reused by every epoch (as rsl_rl)."""
+        """Shuffled flat minibatches; one permutation reused by every epoch (as rsl_rl).
+
+        The rollout is gathered into permuted order once, and every epoch's minibatches are contiguous slices of
+        that copy (views): the same samples in the same minibatches as indexing each minibatch, with one gather per
+        update instead of one per minibatch and epoch."""
         batch = self.num_steps * self.num_envs
         size = batch // num_mini_batches
         perm = torch.randperm(batch, device=self.device)
-        actor_obs = self.actor_obs.flatten(0, 1)
-        critic_obs = None if self.critic_obs is self.actor_obs else self.critic_obs.flatten(0, 1)
+        actor_obs = self.actor_obs.flatten(0, 1)[perm]
+        critic_obs = actor_obs if self.critic_obs is self.actor_obs else self.critic_obs.flatten(0, 1)[perm]
         rest = [
-            self.actions.flatten(0, 1),
-            self.log_probs.flatten(),
-            self.means.flatten(0, 1),
-            self.values.flatten(),
-            self.returns.flatten(),
-            self.advantages.flatten(),
+            x[perm]
+            for x in (
+                self.actions.flatten(0, 1),
+                self.log_probs.flatten(),
+                self.means.flatten(0, 1),
+                self.values.flatten(),
+                self.returns.flatten(),
+                self.advantages.flatten(),
+            )
         ]
         for _ in range(num_epochs):
             for i in range(num_mini_batches):
-                idx = perm[i * size : (i + 1) * size]
-                a_obs = actor_obs[idx]
-                yield MiniBatch(a_obs, a_obs if critic_obs is None else critic_obs[idx], *[x[idx] for x in rest])
+                part = slice(i * size, (i + 1) * size)
+                a_obs = actor_obs[part]
+                yield MiniBatch(a_obs, a_obs if critic_obs is actor_obs else critic_obs[part], *[x[part] for x in rest])
 
     def recurrent_mini_batches(self, num_mini_batches: int, num_epochs: int) -> Iterator[MiniBatch]:
         """Minibatches of whole env sequences ``[T, envs]`` replayed from the rollout's first states."""
@@ -152,4 +166,6 @@ class RolloutStorage:
                     None if self.actor_state0 is None else self.actor_state0[:, env],
                     None if self.critic_state0 is None else self.critic_state0[:, env],
                     resets[:, env],
+                    None if self.mirror_actor_state0 is None else self.mirror_actor_state0[:, env],
+                    None if self.mirror_critic_state0 is None else self.mirror_critic_state0[:, env],
                 )

@@ -65,6 +65,25 @@ def test_minibatches_cover_the_rollout_once_per_epoch():
         seen = torch.cat([b.actor_obs.flatten() for b in epoch]).sort().values
         assert torch.equal(seen, torch.arange(T * N, dtype=torch.float32))
     assert batches[0].critic_obs is batches[0].actor_obs  # shared groups are stored once
+    for first, again in zip(batches[:3], batches[3:]):  # one permutation for every epoch (rsl_rl)
+        assert torch.equal(first.actor_obs, again.actor_obs)
+
+
+def test_minibatch_fields_stay_paired_with_their_sample():
+    T, N = 3, 8
+    st = RolloutStorage(T, N, 2, 3, 2, torch.device("cpu"))
+    ids = torch.arange(T * N, dtype=torch.float32).view(T, N)
+    st.actor_obs.copy_(ids[..., None].expand(T, N, 2))
+    st.critic_obs.copy_(ids[..., None].expand(T, N, 3))
+    st.actions.copy_(ids[..., None].expand(T, N, 2))
+    for field in (st.log_probs, st.values, st.returns, st.advantages):
+        field.copy_(ids)
+    st.means.copy_(ids[..., None].expand(T, N, 2))
+    for b in st.mini_batches(num_mini_batches=4, num_epochs=1):
+        sample = b.actor_obs[:, 0]
+        for value in (b.critic_obs[:, 0], b.actions[:, 1], b.old_means[:, 0], b.old_log_probs, b.old_values,
+                      b.returns, b.advantages):
+            assert torch.equal(value, sample)
 
 
 def test_recurrent_minibatches_are_whole_sequences_with_resets():

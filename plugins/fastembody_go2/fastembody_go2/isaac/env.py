@@ -118,6 +118,16 @@ class IsaacGymVecEnv(VectorEnv):
         if getattr(self.unwrapped, "sim", None) is not None:
             gym.destroy_sim(self.unwrapped.sim)
 
+    def mirror_maps(self) -> Dict[str, Any]:
+        """The left/right mirror (``fastembody_go2.symmetry``) of the groups whose terms are known (unitree_rl_gym's
+        Go2 layout) and of the actions; none for another task (``fastembody_core.MirrorableEnv``)."""
+        from ..symmetry import mirror_maps
+
+        if not self.observation_terms or self.num_actions != 12:
+            return {}
+        scan_y = getattr(getattr(self.cfg, "terrain", None), "measured_points_y", ()) or ()
+        return mirror_maps(self.observation_terms, scan_y, _measured_points(self.cfg))
+
     # -- helpers --------------------------------------------------------------------------------------
     def _base_x(self) -> torch.Tensor:
         """[N] world x of every base (legged_gym's ``root_states``)."""

@@ -29,6 +29,7 @@ from ..compiled import MaybeCompiled
 from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands, sample_initial_pose
 from ..observations import group_dim
 from ..rewards import RewardShape
+from ..symmetry import mirror_maps
 from ..task import HEIGHT_SCAN_TERM, PRIVILEGED_TERMS
 from ..kinematics import leg_geometry, quat_to_rotmat, roll_pitch_yaw
 from ..terrain.courses import COURSE_COMMAND, course_episode_stats, course_outcome, course_setup
@@ -355,6 +356,11 @@ class Go2MujocoEnv(VectorEnv):
             return (self._scan or HeightScan(self.params.terrain, self.terrain))(self.state, self.index)
 
     # -- hooks -----------------------------------------------------------------------------------------------
+    def mirror_maps(self) -> Dict[str, Any]:
+        """The left/right mirror of the observation groups and the actions (``fastembody_go2.symmetry``;
+        ``fastembody_core.MirrorableEnv``: PPO's ``symmetry: augment``)."""
+        return mirror_maps(self.observation_terms, self.params.terrain.scan_y, self.scan_points)
+
     def deployment_info(self) -> Dict[str, Any]:
         """What a robot-side runner needs (joint order and map, gains, scales; ``fastembody_go2.deployment``)."""
         return deployment_info(self.params, self.scan_points)

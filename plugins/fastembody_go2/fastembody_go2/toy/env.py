@@ -19,6 +19,7 @@ from ..compiled import MaybeCompiled
 from ..env_helpers import checked_actions, due_envs, episode_stats, sample_commands, sample_initial_pose
 from ..observations import OBSERVATION_SCALES, group_dim, noise_amplitudes
 from ..rewards import RewardShape
+from ..symmetry import mirror_maps
 from ..task import HEIGHT_SCAN_TERM, POLICY_TERMS, PRIVILEGED_TERMS, observation_groups
 from ..terrain.courses import COURSE_COMMAND, course_episode_stats, course_outcome, course_setup
 from ..terrain.field import Terrain
@@ -331,6 +332,11 @@ class Go2ToyEnv(VectorEnv):
     def base_lin_vel(self) -> torch.Tensor:
         """``[N, 3]`` base linear velocity in the body frame (playback metrics): the critic's noise-free term."""
         return self.critic_obs[:, 0:3] / OBSERVATION_SCALES["base_lin_vel"]
+
+    def mirror_maps(self) -> Dict[str, Any]:
+        """The left/right mirror of the observation groups and the actions (``fastembody_go2.symmetry``;
+        ``fastembody_core.MirrorableEnv``: PPO's ``symmetry: augment``)."""
+        return mirror_maps(self.observation_terms, self.params.terrain.scan_y, self.scan_points)
 
     def deployment_info(self) -> Dict[str, Any]:
         """What a robot-side runner needs (joint order and map, gains, scales; ``fastembody_go2.deployment``)."""
