@@ -24,7 +24,7 @@ STUDY_FILE = "study.db"
 LOCK_FILE = "sweep.lock"
 ASK_LOCK = "ask.lock"
 SPEC_ATTR = "fastembody_sweep"
-"""Study user attribute holding what makes two sweeps the same study (space, metric, direction, reduce, seeds)."""
+"""Study user attribute holding what makes two sweeps the same study (:data:`IDENTITY`)."""
 
 
 _ENGINES: List[Any] = []
@@ -60,9 +60,21 @@ def distributions(space: Dict[str, ParamSpec]) -> Dict[str, Any]:
     return out
 
 
+IDENTITY = ("space", "metric", "direction", "reduce", "window", "seeds")
+IDENTITY_BEFORE = {"window": 1}
+"""What a study stored before a key joined :data:`IDENTITY` stands for: the default it had then."""
+
+
 def identity(sweep: Sweep) -> Dict[str, Any]:
     s = sweep.to_dict()
-    return {k: s[k] for k in ("space", "metric", "direction", "reduce", "seeds")}
+    return {k: s[k] for k in IDENTITY}
+
+
+def changed_identity(ident: Dict[str, Any], stored: Any) -> List[str]:
+    """The keys of ``ident`` that differ from a stored identity (none if nothing was stored)."""
+    if not isinstance(stored, dict):
+        return []
+    return [k for k in ident if stored.get(k, IDENTITY_BEFORE.get(k)) != ident[k]]
 
 
 def sampler(sweep: Sweep, worker: int, existing: int = 0) -> Any:
@@ -81,9 +93,10 @@ def pruner(sweep: Sweep) -> Any:
     optuna = require("optuna", "sweep")
     spec = sweep.file.pruning
     if spec.type == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=spec.startup_trials, n_warmup_steps=spec.warmup_iterations)
+        return optuna.pruners.MedianPruner(n_startup_trials=spec.startup_trials,
+                                           n_warmup_steps=spec.warmup_iterations or 0)
     if spec.type == "successive-halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, spec.warmup_iterations),
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, spec.warmup_iterations or 0),
                                                       reduction_factor=spec.reduction_factor)
     return optuna.pruners.NopPruner()
 
@@ -178,7 +191,7 @@ def _check_same_sweep(study: Any, sweep: Sweep) -> None:
     if stored is None:
         study.set_user_attr(SPEC_ATTR, ident)
         return
-    changed = [k for k in ident if stored.get(k) != ident[k]]
+    changed = changed_identity(ident, stored)
     optuna = require("optuna", "sweep")
     finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
                                                         optuna.trial.TrialState.PRUNED))

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import FastEmbodyError
-from .optuna_engine import SweepLock, distributions, identity, require, sampler, trial_line
+from .optuna_engine import SweepLock, changed_identity, distributions, identity, require, sampler, trial_line
 from .results import Row
 from .spec import Sweep, SweepError, SweepFile
 from .trial import (MetricNotLogged, TrialOutcome, read_outcomes, run_trial, run_value, trial_dir, wait_for_trial,
@@ -189,15 +189,15 @@ def _settle_stopped(sweep: Sweep, stopped: Dict[str, Dict[str, Any]]) -> None:
 
 
 def _check_same_sweep(sweep: Sweep, finished: List[TrialOutcome]) -> None:
-    """``ray/sweep.json`` holds what makes two runs the same sweep (space, metric, direction, reduce, seeds): a
-    changed one with finished trials is refused, as the Optuna engine refuses it."""
+    """``ray/sweep.json`` holds what makes two runs the same sweep (``optuna_engine.IDENTITY``): a changed one with
+    finished trials is refused, as the Optuna engine refuses it."""
     path = sweep.dir / "ray" / IDENTITY_FILE
     ident = identity(sweep)
     try:
         stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (OSError, ValueError):
         stored = None  # unreadable: trial.json files are the record; take the new one
-    changed = [k for k in ident if isinstance(stored, dict) and stored.get(k) != ident[k]]
+    changed = changed_identity(ident, stored)
     if changed and finished:
         raise SweepError(f"{sweep.dir} holds a Ray sweep with another {', '.join(changed)}; give this one another "
                          f"name: (or another root:) to start a new sweep, or restore the sweep file")
@@ -253,7 +253,7 @@ def _tuner(sweep: Sweep, searcher: Any, trials: int) -> Any:
     spec = sweep.file
     if spec.pruning.type != "none":
         scheduler: Any = ASHAScheduler(time_attr="training_iteration", max_t=10 ** 9,
-                                       grace_period=max(1, spec.pruning.warmup_iterations),
+                                       grace_period=max(1, spec.pruning.warmup_iterations or 0),
                                        reduction_factor=spec.pruning.reduction_factor)
     else:
         scheduler = FIFOScheduler()

@@ -11,10 +11,11 @@
       env.params.num_envs: [128, 256]   # a list: categorical
     metric: Train/mean_reward           # any scalar in metrics.jsonl, or eval/<key> of `fastembody eval` after training
     direction: maximize
+    window: 1                           # iterations averaged into a run's value (1: its last iteration's value)
     trials: 16
     seeds: 1                            # runs per config (seed, seed+1, ...); the trial's value is their mean
     workers: 2
-    pruning: {type: median, warmup_iterations: 10}
+    pruning: {type: successive-halving} # first rung at a third of the run; compares means of 5 iterations
     nproc: 1                            # Ray: each run a torchrun job of nproc processes (trial reserves nproc CPUs)
 
 Parsed and checked without torch or optuna: one line per bad key, naming this file and the key, before anything runs.
@@ -35,6 +36,10 @@ from ..errors import ConfigError, FastEmbodyError
 DISTRIBUTIONS = ("float", "int", "categorical")
 ENGINES = ("optuna", "ray")
 EVAL_PREFIX = "eval/"
+WINDOW_DEFAULT = 5
+"""Iterations the pruner averages by default (``pruning.window``; Ray Tune's ``last-5-avg``)."""
+WARMUP_FALLBACK = 5
+"""``pruning.warmup_iterations`` for a trainer without ``max_iterations``."""
 
 
 class SweepError(FastEmbodyError):
@@ -114,14 +119,18 @@ class PruningSpec:
 
     type: str = "none"
     """none, median (Optuna's MedianPruner) or successive-halving; Ray Tune uses ASHA for either."""
-    warmup_iterations: int = 5
-    """No trial is stopped before this iteration (median: n_warmup_steps; successive halving: min_resource)."""
+    warmup_iterations: Optional[int] = None
+    """No trial is stopped before this iteration (median: n_warmup_steps; successive halving: min_resource; ASHA:
+    grace_period). Default: a third of the base config's ``trainer.params.max_iterations``."""
     startup_trials: int = 2
     """Median: trials that finish before any is stopped."""
     reduction_factor: int = 3
     """Successive halving / ASHA: keep 1 in reduction_factor at each rung."""
     metric: Optional[str] = None
     """The per-iteration scalar it watches (default: the sweep's metric; needed when that is an eval/ metric)."""
+    window: int = WINDOW_DEFAULT
+    """The pruner sees the mean of the watched metric's last ``window`` iterations (fewer at a run's start), not
+    one iteration's value: one unlucky iteration does not stop a trial."""
 
     def __post_init__(self) -> None:
         kinds = ("none", "median", "successive-halving")
@@ -131,10 +140,12 @@ class PruningSpec:
                               f"{'; did you mean ' + repr(near[0]) + '?' if near else ''} (none, median, "
                               f"successive-halving)", key="type")
         for key in ("warmup_iterations", "startup_trials"):
-            if getattr(self, key) < 0:
+            if (getattr(self, key) or 0) < 0:
                 raise ConfigError(f"must be >= 0, got {getattr(self, key)}", key=key)
         if self.reduction_factor < 2:
             raise ConfigError(f"must be >= 2, got {self.reduction_factor}", key="reduction_factor")
+        if self.window < 1:
+            raise ConfigError(f"must be >= 1 (1: each iteration's own value), got {self.window}", key="window")
 
 
 @dataclass
@@ -168,6 +179,9 @@ class SweepFile:
     """maximize or minimize."""
     reduce: str = "last"
     """How a run's metric series becomes one number: last (the final value), best or mean."""
+    window: int = 1
+    """Iterations averaged into each value of the metric before ``reduce`` (a trailing mean): with ``reduce: last``,
+    the mean of the last ``window`` iterations (Ray Tune's ``last-5-avg`` scope for 5); 1: the values as logged."""
     trials: int = 10
     seeds: int = 1
     workers: int = 1
@@ -190,7 +204,7 @@ class SweepFile:
                              ("engine", ENGINES)):
             if getattr(self, key) not in choices:
                 raise ConfigError(f"expected one of {list(choices)}, got {short_repr(getattr(self, key))}", key=key)
-        for key in ("trials", "seeds", "workers", "eval_episodes", "nproc"):
+        for key in ("trials", "seeds", "workers", "eval_episodes", "nproc", "window"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"must be >= 1, got {getattr(self, key)}", key=key)
         if not self.metric.strip():
@@ -296,7 +310,14 @@ def load_sweep(path: Union[str, Path], engine: Optional[str] = None, workers: Op
         except ConfigError as exc:
             raise ConfigError(exc.detail if exc.key is None else f"{exc.key}: {exc.detail}", source,
                               f"set[{i}]") from None
-    experiment_from_dict(base, source=base_source if not spec.set else f"{base_source} (with {source} set:)")
+    label = base_source if not spec.set else f"{base_source} (with {source} set:)"
+    experiment = experiment_from_dict(base, source=label)
+    if spec.pruning.warmup_iterations is None:
+        iterations = getattr(experiment.trainer.params, "max_iterations", None)
+        spec.pruning.warmup_iterations = max(1, int(iterations) // 3) if iterations else WARMUP_FALLBACK
+    if spec.window > 1 and spec.metric.startswith(EVAL_PREFIX):
+        raise ConfigError(f"{spec.metric} is measured once, after training; window averages a per-iteration metric "
+                          f"(remove it, or set metric: to a logged scalar)", source, "window")
     space = _space(spec.space, source)
     for key, dim in space.items():
         for value in dim.probes():

@@ -9,6 +9,7 @@ outcome is written to ``trials/<trial>/trial.json`` as it ends, so results outli
 it runs, its process holds ``trials/<trial>/trial.lock`` (flock), so a restarted sweep can tell a trial a kill
 interrupted from one still running in a process the kill left behind (:func:`wait_for_trial`).
 """
+import collections
 import contextlib
 import difflib
 import fcntl
@@ -18,7 +19,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, List, Mapping, Optional
+from typing import IO, Any, Callable, Deque, Dict, List, Mapping, Optional
 
 from ..callbacks import iteration_callbacks
 from ..config import experiment_from_dict
@@ -30,7 +31,9 @@ TRIAL_LOCK = "trial.lock"
 CONSOLE_FILE = "train.log"
 
 Reporter = Callable[[int, float], Optional[str]]
-"""``report(step, value) -> reason to stop or None``; step = seed index * max_iterations + iteration."""
+"""``report(step, value) -> reason to stop or None``; step = seed index * max_iterations + iteration; value = the
+mean of the watched metric's last ``pruning.window`` iterations of this run. Not called at the trial's last
+iteration."""
 
 
 class MetricNotLogged(SweepError):
@@ -119,6 +122,23 @@ def metric_values(records: List[Mapping[str, Any]], metric: str) -> List[float]:
     return [float(r[metric]) for r in records if isinstance(r.get(metric), (int, float))]
 
 
+def trailing_means(values: List[float], window: int) -> List[float]:
+    """Each value averaged with the ``window - 1`` before it (fewer at the start): the curve ``reduce`` reads."""
+    spans = (values[max(0, i + 1 - window):i + 1] for i in range(len(values)))
+    return [sum(span) / len(span) for span in spans]
+
+
+class TrailingMean:
+    """The mean of the last ``window`` values added (what a trial reports to its pruner)."""
+
+    def __init__(self, window: int):
+        self.recent: Deque[float] = collections.deque(maxlen=max(1, window))
+
+    def add(self, value: float) -> float:
+        self.recent.append(value)
+        return sum(self.recent) / len(self.recent)
+
+
 def reduce_values(values: List[float], how: str, direction: str) -> float:
     if how == "last":
         return values[-1]
@@ -155,7 +175,7 @@ def run_value(sweep: Sweep, run_dir: Path, number: Any) -> float:
     if not values:
         logged = sorted({k for r in records for k in r if k != "iteration"})
         raise _missing(metric, run_dir, logged, number)
-    return reduce_values(values, sweep.file.reduce, sweep.file.direction)
+    return reduce_values(trailing_means(values, sweep.file.window), sweep.file.reduce, sweep.file.direction)
 
 
 def warm_up(sweep: Sweep, threads: int) -> None:
@@ -194,14 +214,18 @@ def run_trial(sweep: Sweep, params: Mapping[str, Any], number: Any, report: Opti
             run_dir = folder / f"seed{experiment.seed}"
             outcome.run_dirs.append(str(run_dir))
             outcome.write(folder)
-            offset = seed_index * int(getattr(experiment.trainer.params, "max_iterations", 0) or 0)
-            watch = sweep.watch_metric
+            iterations = int(getattr(experiment.trainer.params, "max_iterations", 0) or 0)
+            offset, watch = seed_index * iterations, sweep.watch_metric
+            final = iterations if seed_index == sweep.file.seeds - 1 else None
+            smoothed = TrailingMean(sweep.file.pruning.window)
 
             def callback(iteration: int, metrics: Mapping[str, float]) -> Optional[str]:
                 value = metrics.get(watch) if watch else None
                 if report is None or value is None:
                     return None
-                return report(offset + iteration, float(value))
+                mean = smoothed.add(float(value))
+                # the trial's last iteration is not reported: stopping it there saves nothing and loses the trial
+                return None if iteration == final else report(offset + iteration, mean)
 
             run_dir.mkdir(parents=True, exist_ok=True)
             if sweep.file.nproc > 1:  # a torchrun job, launched as `fastembody run --nproc` launches it

@@ -63,6 +63,15 @@ def test_bad_search_space_is_one_named_line(write_sweep, space, match):
                                                                     r"after training"),
     ({"base": "missing.yaml"}, r"missing.yaml: file not found"),
     ({"name": "../up"}, r"name: must be a plain folder name"),
+    ({"window": 0}, r"sw.yaml: window: must be >= 1, got 0"),
+    ({"pruning": {"type": "successive-halving", "window": 0}}, r"sw.yaml: pruning.window: must be >= 1 \(1: each "
+                                                                r"iteration's own value\), got 0"),
+    ({"pruning": {"type": "successive-halving", "window": 2.5}}, r"sw.yaml: pruning.window: "),
+    ({"pruning": {"type": "median", "warmup_iterations": -1}}, r"sw.yaml: pruning.warmup_iterations: must be >= 0"),
+    ({"pruning": {"type": "successive-halving", "reduction_factor": 1}}, r"pruning.reduction_factor: must be >= 2"),
+    ({"pruning": {"type": "successive-halving", "windw": 3}}, r"pruning.windw: unknown key; did you mean "),
+    ({"metric": "eval/mean_return", "window": 3}, r"sw.yaml: window: eval/mean_return is measured once, after "
+                                                  r"training; window averages a per-iteration metric"),
     ({"nprocs": 2}, r"sw.yaml: nprocs: unknown key; did you mean 'nproc'\?"),
     ({"nproc": 0, "engine": "ray"}, r"sw.yaml: nproc: must be >= 1, got 0"),
     ({"nproc": 2}, r"sw.yaml: nproc: torchrun trials of 2 processes need --engine ray \(or engine: ray\); the "
@@ -105,3 +114,15 @@ def test_shipped_sweep_files_validate():
 
 def test_nproc_with_the_ray_engine_validates(write_sweep):
     assert load_sweep(write_sweep(nproc=2), engine="ray").file.nproc == 2
+
+
+def test_pruning_defaults_resolve_from_the_base_config(write_sweep):
+    """The first rung at a third of the run (the base config's max_iterations), the pruner sees 5-iteration means,
+    a trial's value is its last iteration's (window 1); the resolved numbers are what sweep.resolved.yaml shows."""
+    sweep = load_sweep(write_sweep(set=["trainer.params.max_iterations=24"],
+                                   pruning={"type": "successive-halving"}))
+    assert (sweep.file.pruning.warmup_iterations, sweep.file.pruning.window, sweep.file.window) == (8, 5, 1)
+    assert sweep.to_dict()["pruning"]["warmup_iterations"] == 8
+    short = load_sweep(write_sweep(pruning={"type": "median", "warmup_iterations": 0}))  # TINY: 4 iterations
+    assert short.file.pruning.warmup_iterations == 0
+    assert load_sweep(write_sweep()).file.pruning.warmup_iterations == 1  # 4 // 3
