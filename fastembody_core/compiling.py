@@ -33,10 +33,22 @@ def compile_cache_dir() -> Path:
     ``$XDG_CACHE_HOME/fastembody/torch_compile`` (``~/.cache/...``): per user, kept across reboots, unlike torch's
     default under /tmp."""
     own = os.environ.get(CACHE_VARIABLE)
-    if own:
+    if own and own != _torch_default_cache_dir():
         return Path(own).expanduser().absolute()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base).absolute() / "fastembody" / "torch_compile"
+
+
+def _torch_default_cache_dir() -> Optional[str]:
+    """torch's own default (``/tmp/torchinductor_<user>``) once its inductor is loaded: torch writes it into
+    ``TORCHINDUCTOR_CACHE_DIR`` the first time it asks for a cache directory (importing ``torch._dynamo`` does), so
+    that value there is torch's, not the user's, choice."""
+    utils = sys.modules.get("torch._inductor.runtime.cache_dir_utils")
+    default = getattr(utils, "default_cache_dir", None)
+    try:
+        return default() if default is not None else None
+    except Exception:  # noqa: BLE001 - a torch without it: every value is the user's
+        return None
 
 
 def _unusable(directory: Path) -> Optional[str]:

@@ -132,3 +132,13 @@ def test_disabled_runs_eager_and_a_failing_compile_falls_back_with_one_warning(f
 def test_importing_the_module_stays_torch_free():
     code = "import sys, fastembody_core.compiling; sys.exit(1 if 'torch' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_torchs_own_default_in_the_environment_does_not_replace_the_per_user_cache(monkeypatch, tmp_path):
+    """Importing torch._dynamo writes torch's /tmp default into TORCHINDUCTOR_CACHE_DIR; that is not a user's choice."""
+    import torch._dynamo.utils  # noqa: F401 - the import that sets it
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv(compiling.CACHE_VARIABLE, default_cache_dir())
+    assert compiling.compile_cache_dir() == tmp_path / "fastembody" / "torch_compile"
