@@ -126,7 +126,7 @@ class Compiled:
         try:
             if not self._called:
                 return self._first_call(*args, **kwargs)
-            return self.compiled(*args, **kwargs)  # type: ignore[misc]
+            return self._later_call(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - eager is the fallback for every compile failure
             self.enabled, self.compiled = False, None
             warnings.warn(f"{self.what}: torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running eager "
@@ -157,6 +157,26 @@ class Compiled:
                   file=sys.stderr, flush=True)
         self._called = True
         return out
+
+
+    def _later_call(self, *args: Any, **kwargs: Any) -> Any:
+        """A call after the first: torch recompiles for new input shapes or modes (``dynamic=False``; e.g. PPO's
+        minibatches after its rollout). When inductor generated code for it (not a load from the cache, which takes
+        a fraction of a second), one line says so, after the fact: the counters tell."""
+        before, start = _graphs_compiled(), time.perf_counter()
+        out = self.compiled(*args, **kwargs)  # type: ignore[misc]
+        compiled = _graphs_compiled() - before
+        if compiled:
+            print(f"{self.what}: torch.compile for new input shapes: {time.perf_counter() - start:.1f} s, compiled "
+                  f"{compiled} graph(s), now cached", file=sys.stderr, flush=True)
+        return out
+
+
+def _graphs_compiled() -> int:
+    """Graphs inductor generated code for in this process (cache misses): cheap enough to read on every call."""
+    from torch._dynamo.utils import counters
+
+    return counters["inductor"]["fxgraph_cache_miss"]
 
 
 def maybe_compile(fn: Callable[..., Any], enabled: bool, what: str, switch: str = "compile: false") -> Compiled:
