@@ -60,8 +60,10 @@ def distributions(space: Dict[str, ParamSpec]) -> Dict[str, Any]:
     return out
 
 
-IDENTITY = ("space", "metric", "direction", "reduce", "window", "seeds")
-IDENTITY_BEFORE = {"window": 1}
+IDENTITY = ("space", "metric", "direction", "reduce", "window", "seeds", "nproc")
+"""What makes trial values comparable: a study continued with another of these is refused (``nproc``: a torchrun
+trial of N processes trains on N times the envs)."""
+IDENTITY_BEFORE = {"window": 1, "nproc": 1}
 """What a study stored before a key joined :data:`IDENTITY` stands for: the default it had then."""
 
 

@@ -92,3 +92,13 @@ def test_a_changed_window_is_another_sweep_but_a_study_from_before_window_contin
     path.write_text(path.read_text() + "window: 3\n")
     with pytest.raises(SweepError, match="holds a sweep with another window"):
         run_sweep(path)
+
+
+def test_the_process_count_of_torchrun_trials_is_part_of_a_sweeps_identity(write_sweep):
+    from fastembody_core.sweep.optuna_engine import changed_identity, identity
+
+    sweep = load_sweep(write_sweep(trials=1))
+    before = {k: v for k, v in identity(sweep).items() if k != "nproc"}  # a study stored before nproc counted
+    assert changed_identity(identity(sweep), before) == []  # nproc 1 then, as now
+    sweep.file.nproc = 2
+    assert changed_identity(identity(sweep), before) == ["nproc"]
