@@ -6,7 +6,9 @@ torch.compile'd networks from 1024 envs on), the same in fp32, and the defaults 
 compile lever's share). The first iteration of each, which compiles, is left out of the timings.
 Prints env steps/s, collection and learning seconds per iteration, the mean per-step reward of the last
 iterations (same env steps for every variant), the learning phase's GFLOP/s against this machine's measured
-2048x2048 GEMM peak, and, as the last line, a JSON object (``speedup`` = FastEmbody default / rsl_rl steps/s).
+2048x2048 GEMM peak, the bound this CPU puts on the speedup (``speedup_bound_at_bf16_peak``: rsl_rl's seconds per
+iteration over FastEmbody's collection plus the update's FLOPs at 100 % of the bf16 peak), and, as the last line, a
+JSON object (``speedup`` = FastEmbody default / rsl_rl steps/s).
 
     flock /tmp/fastembody-cpu.lock python benchmarks/ppo_vs_rsl_rl.py            # go2-toy if installed
     python benchmarks/ppo_vs_rsl_rl.py --env bench-toy --num-envs 512 --iterations 3   # quick look
@@ -311,6 +313,11 @@ def main() -> None:
         curve = results[name]["reward_curve"]
         print(f"  {name:<20}" + "".join(f"{curve[m - 1]:>10.4f}" for m in marks))
     base = results["rsl_rl"]["steps_per_s"]
+    # What this CPU allows: the same update FLOPs at 100 % of the bf16 GEMM peak, collection as measured.
+    rsl_rl_s = results["rsl_rl"]["collect_s"] + results["rsl_rl"]["learn_s"]
+    bound = rsl_rl_s / (flop / peak16 + results["fastembody"]["collect_s"])
+    print(f"bound on this CPU: the update at 100% of the bf16 peak ({flop / peak16:.2f} s) plus collection as measured "
+          f"({results['fastembody']['collect_s']:.2f} s) would be {bound:.2f}x rsl_rl (target 5x)")
     summary = {
         "env": env_name,
         "num_envs": args.num_envs,
@@ -323,6 +330,7 @@ def main() -> None:
         "steps_per_s_rsl_rl": base,
         "speedup_eager": results["fastembody_eager"]["steps_per_s"] / base if "fastembody_eager" in results else None,
         "learn_s_fastembody_eager": results["fastembody_eager"]["learn_s"] if "fastembody_eager" in results else None,
+        "speedup_bound_at_bf16_peak": bound,
         "learn_pct_bf16_peak": 100 * flop / results["fastembody"]["learn_s"] / peak16,
         "learn_pct_fp32_peak": 100 * flop / results["fastembody"]["learn_s"] / peak32,
         "cpu": cpu_model(),
