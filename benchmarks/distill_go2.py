@@ -15,7 +15,7 @@ Acceptance (issue 5): main student >= 90% of the teacher's mean episode reward, 
 The comparison means something only against a teacher that walks, so the teacher is first checked against the
 walking bar of benchmarks/go2_toy_walk.py (forward commands 0.5-1.0 m/s tracked within 0.15 m/s, < 5 % falls):
 a teacher that misses it makes the benchmark FAIL (``teacher_walks: false``) whatever the students score. The
-teacher trains at its config's own env count (4096 for unitree_go2_ppo.yaml); ``--num-envs`` sizes the students.
+teacher trains at its config's own env count (2048 for unitree_go2_ppo.yaml); ``--num-envs`` sizes the students.
 """
 import argparse
 import json
