@@ -10,12 +10,9 @@ c. the same in another empty cache without the warm step (what a first run paid 
 Prints a table, the CPU model, and as its last line one JSON object: ``first_iteration_s`` (target <= 10),
 ``first_iteration_s_cold``, ``warm_step_s``, ``iteration_s``, ``iteration_s_cold``.
 
-Measured (AMD EPYC, 2 logical CPUs, shared: load average 6-8 from other jobs, this one at nice 19, so every figure
-is ~10-15x an idle machine's; 6 iterations): the main job as configured (eager: go2-toy ``compile: false``, PPO
-``compile: false``): warm step 53 s (it compiles nothing), first iteration 28 s after set-up, 30 s cold, 17-24 s per
-iteration (idle: ~3 s to the first iteration, ~1.2 s per iteration). With ``--set env.params.compile=true``: warm
-step 127 s (5 graphs compiled), first iteration 38 s after set-up against 150 s from an empty cache, 14 s per
-iteration. Rerun on an idle machine before switching the main job's compile on.
+Measured (AMD EPYC, 2 logical CPUs, idle, 2026-12-01; the main job as shipped: go2-toy eager, PPO compiled by
+``compile: auto`` at 2048 envs): warm step 16.7 s, first iteration 4.3 s after set-up, 15.5 s from an empty cache
+without the warm step, 0.5 s per iteration after.
 
     flock /tmp/fastembody-cpu.lock python benchmarks/first_iteration.py
     python benchmarks/first_iteration.py --iterations 3 --set env.params.compile=true   # another variant
