@@ -6,27 +6,27 @@
    ``train_time`` (metrics.jsonl); overhead per trial = (wall x workers - sum of train_time) / trials, i.e. the
    seconds each trial's worker slot spends outside training (process and Ray start, imports, building the env,
    the study, checkpoints, results). Targets: Optuna < 2 s, Ray < 5 s.
-2. Pruning: a 16-trial go2-toy learning-rate sweep (the same 16 rates in the same order, one worker) without pruning
-   and with successive halving at its defaults (``PRUNED``: first rung at a third of the run, iteration 8, reduction
-   factor 3, the pruner fed the mean of the last 5 iterations, never a trial's last iteration): total env steps, and
-   whether both pick the same best trial. Target: >= 40 % fewer steps, same best trial. Measured (AMD EPYC): 58 %
-   fewer steps, NOT the same best trial: the eventual best (lr 2.5e-3, final 0.433; next 0.393) is stopped at
-   iteration 8, where it ranks 8th of 16 (pruned sweep's best: lr 1e-3, 0.289). Earlier settings: first rung at 1/6
-   with factor 3 cut 60 %, at 1/4 with factor 2 41 %, both losing it too. The recorded curves say why (docs/sweeps.md,
-   Pruning): until iteration ~10 the 16 runs differ by less than one iteration's noise (sd 0.024), and even an oracle
-   that knew the best trial would save at most 40 % with its first rung at half the run; meeting the target on this
-   sweep takes a rung where the ranking is still chance. Runs are deterministic on CPU (also across thread counts),
-   so replaying pruners offline on the unpruned sweep's curves (Optuna's own pruners, same order) gives the pruned
-   sweep's figures exactly.
+2. Pruning: a 16-trial go2-toy learning-rate sweep (the same 16 rates in the same order, one worker, 512 envs, 60
+   iterations: configs/go2_toy_quick.yaml's own run length) without pruning and with successive halving at its
+   defaults (``PRUNED``: first rung at a third of the run, iteration 20, reduction factor 3, the pruner fed the mean of
+   the last 5 iterations, never a trial's last iteration): total env steps, and whether both pick the same best
+   trial. Target: >= 40 % fewer steps, same best trial. Measured (AMD EPYC, 2 cores, idle, 2026-12-01): 46 % fewer
+   steps (11 of 16 trials pruned), the same best trial (lr 1e-3, final 2.08; the runner-up, lr 1.58e-3, 2.02: a close
+   call). With 24-iteration trials (``--go2-iterations 24``, the earlier default) the target is missed: 58 % fewer
+   steps but the eventual best (lr 2.5e-3) is stopped at iteration 8, where it ranks 8th of 16; until iteration ~10
+   the 16 runs differ by less than one iteration's noise (sd 0.024), and even an oracle that knew the best trial would
+   save at most 40 % with its first rung at half the run (docs/sweeps.md, Pruning). Runs are deterministic on CPU
+   (also across thread counts), so replaying pruners offline on the unpruned sweep's curves (Optuna's own pruners,
+   same order) gives the pruned sweep's figures exactly.
 
 Prints the CPU model, a table and, as the last line, a JSON object (wall_s_optuna, wall_s_ray, wall_s_serial,
 overhead_per_trial_s_optuna, overhead_per_trial_s_ray, overhead_per_trial_s_serial, and the pruning figures), with
 the 1-minute load average before and after: other work on the machine makes the figures noisy (and `nice` does not
 shield them from another login session's processes where the kernel groups CPU time by session, autogroup).
 
-    nice -n 10 python benchmarks/sweep_overhead.py                 # ~15 min on 2 cores
+    nice -n 10 python benchmarks/sweep_overhead.py                 # ~8 min on 2 idle cores
     nice -n 10 python benchmarks/sweep_overhead.py --skip-pruning  # ~3 min
-    nice -n 10 python benchmarks/sweep_overhead.py --skip-overhead # ~12 min idle, ~45 min at load 3-4
+    nice -n 10 python benchmarks/sweep_overhead.py --skip-overhead # ~7 min idle
 """
 import argparse
 import csv
@@ -142,7 +142,8 @@ def main() -> None:
     parser.add_argument("--skip-overhead", action="store_true", help="only the pruning sweeps")
     parser.add_argument("--go2-trials", type=int, default=16)
     parser.add_argument("--go2-envs", type=int, default=512)
-    parser.add_argument("--go2-iterations", type=int, default=24)
+    parser.add_argument("--go2-iterations", type=int, default=60,
+                        help="iterations per go2-toy trial (60: configs/go2_toy_quick.yaml's own run length)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores visible, load average {load_before:.2f}")
