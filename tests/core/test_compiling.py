@@ -1,5 +1,6 @@
 """maybe_compile: the compile cache is reused by a second process (asserted on torch's cache counters, not on time),
 an unusable cache directory is one warning and compiling still works, a failing compile falls back to eager."""
+import importlib
 import json
 import os
 import subprocess
@@ -142,7 +143,7 @@ def test_importing_the_module_stays_torch_free():
 
 def test_torchs_own_default_in_the_environment_does_not_replace_the_per_user_cache(monkeypatch, tmp_path):
     """Importing torch._dynamo writes torch's /tmp default into TORCHINDUCTOR_CACHE_DIR; that is not a user's choice."""
-    import torch._dynamo.utils  # noqa: F401 - the import that sets it
+    importlib.import_module("torch._dynamo.utils")  # the import that sets it
     from torch._inductor.runtime.cache_dir_utils import default_cache_dir
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
