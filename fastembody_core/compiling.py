@@ -158,7 +158,6 @@ class Compiled:
         self._called = True
         return out
 
-
     def _later_call(self, *args: Any, **kwargs: Any) -> Any:
         """A call after the first: torch recompiles for new input shapes or modes (``dynamic=False``; e.g. PPO's
         minibatches after its rollout). When inductor generated code for it (not a load from the cache, which takes
