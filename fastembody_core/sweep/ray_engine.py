@@ -117,10 +117,12 @@ def _rows(sweep: Sweep) -> List[Row]:
 def _resume(sweep: Sweep) -> Tuple[List[TrialOutcome], List[Dict[str, Any]]]:
     """What earlier runs of this sweep left: (finished trials, params to run first). A trial still marked running
     is waited for (a worker process a kill left behind may still finish it); one nothing finished was interrupted:
-    marked so in its trial.json, its params queued again; then the ``initial`` configs no trial has run yet."""
+    marked so in its trial.json, its params queued again, oldest first; then the ``initial`` configs no trial has run
+    yet."""
     outcomes = [wait_for_trial(sweep, o.number) or o if o.state == "running" else o for o in _ray_outcomes(sweep)]
     queued: List[Dict[str, Any]] = []
-    for o in outcomes:
+    # The oldest interrupted trial first: after more than one kill the queue can be longer than the trials left.
+    for o in sorted(outcomes, key=lambda o: o.started or 0.0):
         if o.state == "running":
             o.state, o.note, o.ended = "failed", INTERRUPTED, o.ended or o.started
             o.write(trial_dir(sweep, o.number))

@@ -53,7 +53,9 @@ def test_a_killed_ray_sweep_resumes_without_rerunning_finished_trials(write_swee
     """Killed once a trial has finished and another is training; a trial of an earlier kill (trial.json still
     ``running``, no process holding it) is planted too. The restart keeps the finished trials, waits for any a
     leftover Ray worker still finishes, and runs the interrupted trial's params again."""
-    path = write_sweep(trials=4, workers=2, engine="ray",  # 1 finished + at most 2 running at the kill: 1+ left
+    # At the kill 1-2 trials have finished and up to 2 run on in the leftover Ray workers (the restart waits for them
+    # and counts them): 6 trials leave room for the planted interrupted trial, which runs first (the oldest).
+    path = write_sweep(trials=6, workers=2, engine="ray",
                        set=["algorithm.params.schedule=fixed", "env.params.num_envs=64",
                             "trainer.params.num_steps_per_env=8", "trainer.params.max_iterations=12",
                             "trainer.params.save_interval=0"])
@@ -88,12 +90,14 @@ def test_a_killed_ray_sweep_resumes_without_rerunning_finished_trials(write_swee
         rows = {r["trial"]: r for r in csv.DictReader(f)}
     assert rows["rdead0001"]["state"] == "interrupted" and "interrupted" in after["rdead0001"]["note"]
     complete = [n for n, r in rows.items() if r["state"] == "complete"]
-    assert len(complete) == 4, lines  # trials: 4 finished, none run twice
-    assert len({after[n]["params"][LR] for n in complete}) == 4 and \
+    # 6 finished, none run twice. One more may finish: a trial the killed driver had already dispatched can still
+    # start on a leftover Ray worker after the restart listed the trials (it finishes and is kept: nothing is lost).
+    assert len(complete) in (6, 7), lines
+    assert len({after[n]["params"][LR] for n in complete}) == len(complete) and \
         {LR: 1e-3} in [after[n]["params"] for n in complete]  # the interrupted trial's params ran again
-    assert [r["state"] for r in rows.values()].count("interrupted") + 4 == len(rows)
+    assert [r["state"] for r in rows.values()].count("interrupted") + len(complete) == len(rows)
     assert all(len(read_metrics(trials / n / "seed0" / "metrics.jsonl")) == 12 for n in complete)
-    assert "all 4 trials have finished" in CliRunner().invoke(cli, ["sweep", str(path)]).output
+    assert "all 6 trials have finished" in CliRunner().invoke(cli, ["sweep", str(path)]).output
 
 
 @pytest.fixture
