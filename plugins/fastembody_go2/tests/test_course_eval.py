@@ -44,6 +44,8 @@ def test_a_course_is_its_ground_start_command_and_time_limit(make):
         assert env.max_episode_length == 1000 and env.params.randomization.push_robots is False
         assert env.observation_shapes["critic"] == (56,)  # a flat run's layout: its policy loads
         assert torch.equal(env.commands, torch.tensor([[0.5, 0.0, 0.0]] * 3))
+        assert env.task.heading_command if isinstance(env, Go2ToyEnv) else env.constants.heading_command
+        assert torch.equal(env.heading, torch.zeros(3))  # the heading is held along the course (+x)
         base = env.base_pos if hasattr(env, "base_pos") and not callable(env.base_pos) else env.state.pos.t()
         assert torch.allclose(base[:, :2], torch.tensor([[1.0, 2.0]] * 3), atol=0.05)
     finally:

@@ -49,7 +49,8 @@ def test_cfg_settings_fix_the_command_and_grid_and_keep_the_layout():
     assert settings["terrain.mesh_type"] == "trimesh" and settings["terrain.curriculum"] is False
     assert (settings["terrain.num_rows"], settings["terrain.num_cols"]) == (1, 1)
     assert settings["terrain.border_size"] == pytest.approx(course.border * course.horizontal_scale)
-    assert settings["commands.ranges.lin_vel_x"] == [0.5, 0.5] and settings["commands.heading_command"] is False
+    assert settings["commands.ranges.lin_vel_x"] == [0.5, 0.5] and settings["commands.heading_command"] is True
+    assert settings["commands.ranges.heading"] == [0.0, 0.0]  # heading held along the course
     assert settings["commands.resampling_time"] > settings["env.episode_length_s"] == 20.0
     assert settings["domain_rand.push_robots"] is False
     assert course_cfg_settings(course, measure_heights=False)["terrain.measure_heights"] is False
@@ -120,7 +121,7 @@ def course_reaches_legged_gym() -> None:
     env = make_go2_isaac(Go2IsaacParams(num_envs=4, terrain={"type": "rough"}, course="stairs_up_10cm"))
     raw, cfg, course = env.unwrapped, env.unwrapped.cfg, build_course("stairs_up_10cm")
     assert (cfg.terrain.num_rows, cfg.terrain.num_cols, cfg.terrain.curriculum) == (1, 1, False)
-    assert cfg.commands.heading_command is False and cfg.commands.ranges.lin_vel_x == [0.5, 0.5]
+    assert cfg.commands.heading_command is True and cfg.commands.ranges.lin_vel_x == [0.5, 0.5]
     assert cfg.env.episode_length_s == 20.0 and cfg.domain_rand.push_robots is False
     expected = np.rint(course.heights.double().numpy() / course.vertical_scale)
     assert np.array_equal(raw.height_samples.numpy(), expected)  # the same array as go2-toy's and go2-mujoco's

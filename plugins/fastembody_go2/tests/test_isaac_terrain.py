@@ -36,6 +36,7 @@ DEFAULT_ROUGH = {  # legged_gym's LeggedRobotCfg.terrain values (mesh_type trime
     "terrain.curriculum": True,
     "terrain.horizontal_scale": 0.1,
     "terrain.vertical_scale": 0.005,
+    "terrain.slope_treshold": 0.75,
     "terrain.border_size": 25.0,
     "terrain.terrain_length": 8.0,
     "terrain.terrain_width": 8.0,
@@ -174,7 +175,7 @@ def test_cfg_override_contradicting_the_terrain_names_both(override, value, ours
 
 def test_agreeing_and_unrelated_overrides_are_accepted():
     params = Go2IsaacParams(
-        terrain={"type": "rough"},
+        terrain={"type": "rough", "slope_threshold": 0.5},
         cfg_overrides={"terrain": {"num_rows": 10, "border_size": 25, "mesh_type": "trimesh",
                                    "static_friction": 0.8, "slope_treshold": 0.5},
                        "env.num_observations": 235, "rewards.scales.torques": -1e-4})
@@ -370,12 +371,13 @@ def same_seed_same_ground() -> None:
 
 @check
 def unrelated_overrides_still_apply() -> None:
-    params = Go2IsaacParams(num_envs=4, terrain={"type": "rough"},
-                            cfg_overrides={"terrain.static_friction": 0.6, "terrain.slope_treshold": 0.5,
+    params = Go2IsaacParams(num_envs=4, terrain={"type": "rough", "slope_threshold": 0.5},
+                            cfg_overrides={"terrain.static_friction": 0.6, "terrain.restitution": 0.1,
                                            "terrain.num_rows": 10, "rewards.scales.torques": -1e-4})
     env = make_go2_isaac(params)
     cfg = env.unwrapped.cfg
-    assert (cfg.terrain.static_friction, cfg.terrain.slope_treshold, cfg.terrain.num_rows) == (0.6, 0.5, 10)
+    assert (cfg.terrain.static_friction, cfg.terrain.restitution, cfg.terrain.num_rows) == (0.6, 0.1, 10)
+    assert cfg.terrain.slope_treshold == 0.5  # from the terrain block
     assert env.unwrapped.sim.grounds[0][1].static_friction == 0.6
     env.close()
 

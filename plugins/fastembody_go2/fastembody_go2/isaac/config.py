@@ -93,7 +93,7 @@ class Go2IsaacParams(IsaacCommonParams):
     terrain block sets (``terrain.num_rows``, ``terrain.terrain_proportions``, ``env.num_observations``, ...) must
     set the same value, or the config stops with a ConfigError naming both (``env.params.cfg_overrides.<field>`` and
     ``env.params.terrain.<field>``); fields the terrain block does not set (``terrain.static_friction``,
-    ``terrain.dynamic_friction``, ``terrain.restitution``, ``terrain.slope_treshold``, rewards, noise, ...) are
+    ``terrain.dynamic_friction``, ``terrain.restitution``, rewards, noise, ...) are
     free to override. With ``type: flat`` every cfg_override applies as before, legged_gym's terrain fields
     included. Terrain settings legged_gym cannot represent (flat tiles, unequal smooth up/down weights, a
     difficulty range other than 0..1, non-square tiles, ...) are a ConfigError naming the ``terrain`` key.

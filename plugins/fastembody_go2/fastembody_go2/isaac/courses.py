@@ -49,7 +49,7 @@ def course_cfg_settings(course: Terrain, measure_heights: bool) -> Dict[str, Any
         "terrain.num_rows": 1,
         "terrain.num_cols": 1,
         "terrain.max_init_terrain_level": 0,
-        "commands.heading_command": False,
+        "commands.heading_command": True,
         "commands.resampling_time": COURSE_TIME_LIMIT_S + 1.0,
         "commands.ranges.lin_vel_x": [COURSE_COMMAND_VX, COURSE_COMMAND_VX],
         "commands.ranges.lin_vel_y": [0.0, 0.0],

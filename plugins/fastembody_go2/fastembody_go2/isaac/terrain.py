@@ -11,6 +11,7 @@ becomes these legged_gym cfg fields, set when the env is built, before the task 
 type: rough                                  terrain.mesh_type = "trimesh", terrain.selected = False,
                                              terrain.measure_heights = True
 horizontal_scale, vertical_scale             terrain.horizontal_scale, terrain.vertical_scale
+slope_threshold                              terrain.slope_treshold (sic)
 border_size                                  terrain.border_size
 tile_length, tile_width                      terrain.terrain_length, terrain.terrain_width (must be equal)
 num_rows, num_cols                           terrain.num_rows, terrain.num_cols
@@ -86,6 +87,7 @@ SOURCES: Dict[str, str] = {
     "terrain.curriculum": "curriculum",
     "terrain.horizontal_scale": "horizontal_scale",
     "terrain.vertical_scale": "vertical_scale",
+    "terrain.slope_treshold": "slope_threshold",
     "terrain.border_size": "border_size",
     "terrain.terrain_length": "tile_length",
     "terrain.terrain_width": "tile_width",
@@ -191,6 +193,7 @@ def terrain_cfg_settings(terrain: TerrainParams,
         "terrain.curriculum": bool(terrain.curriculum),
         "terrain.horizontal_scale": float(terrain.horizontal_scale),
         "terrain.vertical_scale": float(terrain.vertical_scale),
+        "terrain.slope_treshold": float(terrain.slope_threshold),
         "terrain.border_size": float(terrain.border_size),
         "terrain.terrain_length": float(terrain.tile_length),
         "terrain.terrain_width": float(terrain.tile_width),
@@ -223,7 +226,7 @@ def check_overrides_agree(settings: Mapping[str, Any], overrides: Mapping[str, A
     """ConfigError (key ``cfg_overrides.<name>``, naming both) for a cfg_override that contradicts ``settings``.
 
     A cfg_override that sets a field the terrain block sets must set the same value (it is then redundant); fields
-    the terrain block does not set (``terrain.static_friction``, ``terrain.slope_treshold``, ...) are free.
+    the terrain block does not set (``terrain.static_friction``, ``terrain.restitution``, ...) are free.
     """
     for name, value in overrides.items():
         if name in settings and not _agree(value, settings[name]):

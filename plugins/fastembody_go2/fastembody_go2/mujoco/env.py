@@ -32,7 +32,7 @@ from ..rewards import RewardShape
 from ..symmetry import mirror_maps
 from ..task import HEIGHT_SCAN_TERM, PRIVILEGED_TERMS
 from ..kinematics import leg_geometry, quat_to_rotmat, roll_pitch_yaw
-from ..terrain.courses import COURSE_COMMAND, course_episode_stats, course_outcome, course_setup
+from ..terrain.courses import course_episode_stats, course_outcome, course_setup
 from ..terrain.field import Terrain
 from ..terrain.generator import generate_terrain
 from .config import Go2MujocoParams
@@ -124,8 +124,6 @@ class Go2MujocoEnv(VectorEnv):
             self._allocate(n)
         self.fixed_command: Optional[Tuple[float, float, float]] = None
         self.reset()
-        if p.course is not None:
-            self.set_command(COURSE_COMMAND)
 
     def _build_constants(self, p: Go2MujocoParams) -> None:
         lower, upper = torch.tensor(robot.JOINT_LOWER), torch.tensor(robot.JOINT_UPPER)

@@ -26,7 +26,7 @@ from .params import TILE_TYPES
 from .spawn import SpawnSpec
 
 COURSE_COMMAND = (COURSE_COMMAND_VX, 0.0, 0.0)
-"""The (vx, vy, yaw rate) command held on every course."""
+"""The course command as (vx, vy, yaw rate) before the heading controller sets the yaw rate."""
 
 
 def _tile_type(spec: CourseSpec) -> str:
@@ -63,8 +63,8 @@ def _profile_units(spec: CourseSpec, cells_x: int, feature0: int, feature1: int,
 
 
 def build_course(name: str, horizontal_scale: float = 0.1, vertical_scale: float = 0.005,
-                 device: Optional[Union[str, torch.device]] = None) -> Terrain:
-    """The course ``name`` (one of COURSES) as a one-tile Terrain."""
+                 device: Optional[Union[str, torch.device]] = None, slope_threshold: float = 0.75) -> Terrain:
+    """The course ``name`` (one of COURSES) as a one-tile Terrain (``slope_threshold``: the surface model's)."""
     if name not in COURSE_SPECS:
         raise ConfigError(f"unknown course {name!r}; courses: {', '.join(COURSES)}", key="courses")
     spec = COURSE_SPECS[name]
@@ -92,7 +92,7 @@ def build_course(name: str, horizontal_scale: float = 0.1, vertical_scale: float
         heights=heights, horizontal_scale=hs, vertical_scale=vs, border=border,
         tile_length=length * hs, tile_width=width * hs, tile_origins=spawn,
         tile_types=torch.tensor([TILE_TYPES.index(_tile_type(spec))], dtype=torch.int64),
-        tile_difficulty=torch.tensor([_difficulty(spec)], dtype=torch.float32))
+        tile_difficulty=torch.tensor([_difficulty(spec)], dtype=torch.float32), slope_threshold=slope_threshold)
     return terrain.to(device) if device is not None else terrain
 
 
@@ -105,7 +105,9 @@ class CourseSetup(NamedTuple):
     """What a Go2 env changes to run the course its params name (``params.course``)."""
 
     params: Any
-    """The env params for the course: COURSE_TIME_LIMIT_S episodes, no pushes, no heading control, no curriculum."""
+    """The env params for the course: COURSE_TIME_LIMIT_S episodes, no pushes, no curriculum, and the command
+    COURSE_COMMAND_VX forward with the heading held along the course (heading target 0; legged_gym's heading
+    controller, as in training), never resampled."""
     terrain: Terrain
     spawn: SpawnSpec
     """Spawn exactly at the course start, facing +x."""
@@ -114,11 +116,15 @@ class CourseSetup(NamedTuple):
 def course_setup(params: Any, device: Optional[Union[str, torch.device]] = None) -> CourseSetup:
     """The course of a Go2 env's ``params.course`` (go2-toy's or go2-mujoco's params), at the params' scales."""
     randomization = dataclasses.replace(params.randomization, push_robots=False)
-    commands = dataclasses.replace(params.commands, heading_command=False, resampling_time_s=COURSE_TIME_LIMIT_S + 1.0)
+    commands = dataclasses.replace(
+        params.commands, lin_vel_x=(COURSE_COMMAND_VX, COURSE_COMMAND_VX), lin_vel_y=(0.0, 0.0), ang_vel_yaw=(0.0, 0.0),
+        heading=(0.0, 0.0),
+        heading_command=True, standing_fraction=0.0, zero_below=0.0, resampling_time_s=COURSE_TIME_LIMIT_S + 1.0)
     terrain_params = dataclasses.replace(params.terrain, curriculum=False)
     params = dataclasses.replace(params, episode_length_s=COURSE_TIME_LIMIT_S, randomization=randomization,
                                  commands=commands, terrain=terrain_params)
-    terrain = build_course(params.course, params.terrain.horizontal_scale, params.terrain.vertical_scale, device)
+    terrain = build_course(params.course, params.terrain.horizontal_scale, params.terrain.vertical_scale, device,
+                           params.terrain.slope_threshold)
     return CourseSetup(params, terrain, SpawnSpec(xy_noise=0.0, yaw=0.0))
 
 

@@ -6,15 +6,21 @@ width in metres (``border * hs``). Tile (row r, column c) covers x in [r*tile_le
 y in [c*tile_width, (c+1)*tile_width): the grid starts at the world origin and the border lies at negative x/y
 and beyond the last tile. Rows are difficulty levels (along x), columns are tile types (along y).
 
-Riser model (the one shared by go2-toy and go2-mujoco): every cell is a column with a flat top, so a height
-change between neighbouring cells is a vertical wall at the cell boundary. ``ground_height`` is the top of the
-column under (x, y) (a piecewise-constant lookup, no interpolation); ``column_contacts`` gives a sphere's
-penetration into its own column and into the four face neighbours (risers and nosings). Points off the map read
-the nearest edge cell (the border continues flat). Smooth slopes are therefore terraces of slope*hs per cell
-(3.6 cm at slope 0.36 and hs 0.1); ``ground_normal`` gives the normal of the smooth surface through the cell
-centres for friction directions on such slopes. MuJoCo models the same columns with an upsampled hfield whose
-one-sample ramps are centred on the riser lines (``mujoco_hfield``); the height scan uses ``ground_height`` in
-every backend, so it is bit-identical across simulators.
+Surface model (the one shared by go2-toy and go2-mujoco; legged_gym's trimesh rule). ``heights`` are samples at
+the cell centres. Between two neighbouring cells whose heights differ by at most ``slope_threshold * hs`` (0.75:
+7.5 cm per 0.1 m cell) the ground is smooth: bilinear between the four nearest cell centres (so a constant slope
+is a plane, and the surface is mirror-symmetric with the heights, unlike a triangulation). A larger difference is
+a vertical riser on the cell boundary: the cell's side of the square reads its own height there, so stair treads and obstacle tops are flat
+right up to their risers. ``ground_surface`` gives this walking surface and its gradient (go2-toy's feet, the
+MuJoCo hfield); ``column_contacts`` gives a sphere's penetration into its own ground and into the risers of the
+four face neighbours (only where a neighbour is higher by more than the threshold). ``slope_threshold = 0``
+makes every cell a flat-topped column (vertical risers everywhere).
+
+``ground_height`` (= ``column_top``) is the height sample of the cell under (x, y), piecewise constant: what the
+height scan, the base height and the fall checks read in every backend (as legged_gym's ``_get_heights`` reads
+the raw samples), so they are bit-identical across simulators; it differs from the walking surface by at most
+half a cell's rise on gentle slopes. Points off the map read the nearest edge cell (the border continues flat).
+MuJoCo samples ``ground_surface`` on an upsampled hfield (``mujoco_hfield``).
 """
 import dataclasses
 from dataclasses import dataclass
@@ -46,6 +52,14 @@ class Terrain:
     """[num_cols] int64 tile-type code of each column (index into ``params.TILE_TYPES``)."""
     tile_difficulty: torch.Tensor
     """[num_rows] float32 difficulty in [0, 1] of each row."""
+    slope_threshold: float = 0.75
+    """Neighbouring cells differing by more than this times ``horizontal_scale`` meet at a vertical riser; closer
+    ones are joined smoothly (bilinear between cell centres; legged_gym's ``slope_treshold``; 0: columns everywhere)."""
+
+    @property
+    def riser_min(self) -> float:
+        """A height difference above this [m] is a riser (the threshold plus a quarter unit against rounding)."""
+        return self.slope_threshold * self.horizontal_scale + 0.25 * self.vertical_scale
 
     @property
     def num_rows(self) -> int:
@@ -115,41 +129,65 @@ column_top = ground_height
 """Alias of ``ground_height``: the riser model reads the flat top of the column under a point."""
 
 
-def ground_normal(terrain: Terrain, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """[..., 3] unit normal of the smooth surface through the cell centres around (x, y) (central differences).
-
-    Use it for slope friction directions; at a stair riser it tilts towards the step, so contacts against risers
-    should come from ``column_contacts`` instead.
-    """
-    i, j = cell_index(terrain, x, y)
+def ground_surface(terrain: Terrain, x: torch.Tensor, y: torch.Tensor
+                   ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(z, dz/dx, dz/dy)`` of the walking surface at world (x, y), any matching shapes (see the module's surface
+    model): bilinear between the four nearest cell centres, with every corner that lies across a riser from the
+    point's own cell replaced by the own cell's height. int32 indices (compiled, int64
+    index maths was ~3x slower); fewer than 2**31 cells (``TerrainParams.max_cells`` is far below)."""
     rows, cols = terrain.heights.shape
-    hs = terrain.horizontal_scale
-    i_hi, i_lo = (i + 1).clamp(max=rows - 1), (i - 1).clamp(min=0)
-    j_hi, j_lo = (j + 1).clamp(max=cols - 1), (j - 1).clamp(min=0)
-    dx = (_height_at(terrain, i_hi, j) - _height_at(terrain, i_lo, j)) / ((i_hi - i_lo).clamp(min=1) * hs)
-    dy = (_height_at(terrain, i, j_hi) - _height_at(terrain, i, j_lo)) / ((j_hi - j_lo).clamp(min=1) * hs)
-    normal = torch.stack((-dx, -dy, torch.ones_like(dx)), dim=-1)
+    flat = terrain.heights.reshape(-1)
+    inv = 1.0 / terrain.horizontal_scale
+    u = (x - terrain.corner) * inv - 0.5  # cell centres at whole u, v
+    v = (y - terrain.corner) * inv - 0.5
+    u0, v0 = torch.floor(u), torch.floor(v)
+    fu, fv = u - u0, v - v0
+    i0, j0 = u0.to(torch.int32), v0.to(torch.int32)
+
+    def top(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return flat[a.clamp(0, rows - 1) * cols + b.clamp(0, cols - 1)]
+
+    own = top(i0 + (fu >= 0.5).to(torch.int32), j0 + (fv >= 0.5).to(torch.int32))
+    riser = terrain.riser_min
+
+    def near(h: torch.Tensor) -> torch.Tensor:
+        return torch.where((h - own).abs() <= riser, h, own)
+
+    h00, h10 = near(top(i0, j0)), near(top(i0 + 1, j0))
+    h01, h11 = near(top(i0, j0 + 1)), near(top(i0 + 1, j0 + 1))
+    dz_du = (h10 - h00) + fv * (h11 - h01 - h10 + h00)
+    dz_dv = (h01 - h00) + fu * (h11 - h10 - h01 + h00)
+    return h00 + fu * (h10 - h00) + fv * dz_dv, dz_du * inv, dz_dv * inv
+
+
+def ground_normal(terrain: Terrain, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """[..., 3] unit upward normal of the walking surface at (x, y) (``ground_surface``; +z on treads)."""
+    _, dz_dx, dz_dy = ground_surface(terrain, x, y)
+    normal = torch.stack((-dz_dx, -dz_dy, torch.ones_like(dz_dx)), dim=-1)
     return normal / normal.norm(dim=-1, keepdim=True)
 
 
 def column_contacts(terrain: Terrain, centre: torch.Tensor, radius: float) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Penetration of spheres into the columns: ``depth`` [..., 5] >= 0 and unit ``normal`` [..., 5, 3].
+    """Penetration of spheres into the ground: ``depth`` [..., 5] >= 0 and unit ``normal`` [..., 5, 3].
 
-    ``centre`` is [..., 3] world positions. Contact 0 is the sphere's own column top (normal +z, depth =
-    radius - (z - top), also when the centre sank below the top). Contacts 1..4 are the face neighbours at
-    +x, -x, +y, -y, counted only where that column is higher than the own one: the distance from the centre to
-    the neighbour's column (its riser, or its top edge, the nosing, when the centre is above it), so a foot
-    pushed sideways into a step meets a vertical wall. Summing spring forces over the five contacts never counts
-    one riser twice. Diagonal neighbours are left out: their corner matters only within ``radius`` of a cell
-    corner (radius < hs / 2 assumed). Depth 0 means no contact.
+    ``centre`` is [..., 3] world positions. Contact 0 is the walking surface under the centre (``ground_surface``:
+    depth = radius - distance to the tangent plane there, also when the centre sank below it; normal that
+    plane's). Contacts 1..4 are the face neighbours at +x, -x, +y, -y, counted only where that cell is higher than
+    the own one by more than the riser threshold (``Terrain.riser_min``): the distance from the centre to the
+    neighbour's riser, or to its top edge (the nosing) when the centre is above it, so a foot pushed sideways into a
+    step meets a vertical wall. Summing spring forces over the five contacts never counts one riser twice.
+    Diagonal neighbours are left out: their corner matters only within ``radius`` of a cell corner (radius < hs / 2
+    assumed). Depth 0 means no contact.
     """
     px, py, pz = centre.unbind(-1)
     hs = terrain.horizontal_scale
     i_raw, j_raw = _raw_index(terrain, px), _raw_index(terrain, py)
     own_top = _height_at(terrain, i_raw, j_raw)
-    depths = [(radius - (pz - own_top)).clamp(min=0.0)]
-    zeros, ones = torch.zeros_like(pz), torch.ones_like(pz)
-    normals = [torch.stack((zeros, zeros, ones), dim=-1)]
+    z, dz_dx, dz_dy = ground_surface(terrain, px, py)
+    n_z = torch.rsqrt(1.0 + dz_dx * dz_dx + dz_dy * dz_dy)
+    depths = [(radius - (pz - z) * n_z).clamp(min=0.0)]
+    zeros = torch.zeros_like(pz)
+    normals = [torch.stack((-dz_dx * n_z, -dz_dy * n_z, n_z), dim=-1)]
     for axis, step in ((0, 1), (0, -1), (1, 1), (1, -1)):
         top = _height_at(terrain, i_raw + step, j_raw) if axis == 0 else _height_at(terrain, i_raw, j_raw + step)
         index, along = (i_raw, px) if axis == 0 else (j_raw, py)
@@ -160,7 +198,7 @@ def column_contacts(terrain: Terrain, centre: torch.Tensor, radius: float) -> Tu
         safe = dist > 1e-9
         n_along = torch.where(safe, d_along / dist.clamp(min=1e-9), torch.full_like(dist, -float(step)))
         n_up = torch.where(safe, d_up / dist.clamp(min=1e-9), zeros)
-        depth = torch.where(top > own_top, (radius - dist).clamp(min=0.0), zeros)
+        depth = torch.where(top > own_top + terrain.riser_min, (radius - dist).clamp(min=0.0), zeros)
         normal = (n_along, zeros, n_up) if axis == 0 else (zeros, n_along, n_up)
         depths.append(depth)
         normals.append(torch.stack(normal, dim=-1))

@@ -122,5 +122,5 @@ def generate_terrain(params: TerrainParams, seed: int,
         heights=heights, horizontal_scale=hs, vertical_scale=vs, border=border,
         tile_length=length * hs, tile_width=width * hs, tile_origins=origins,
         tile_types=torch.tensor(codes, dtype=torch.int64),
-        tile_difficulty=torch.tensor(difficulty, dtype=torch.float32))
+        tile_difficulty=torch.tensor(difficulty, dtype=torch.float32), slope_threshold=params.slope_threshold)
     return terrain.to(device) if device is not None else terrain

@@ -6,13 +6,15 @@ its height is geom_z + elevation_z * data[r*ncol + c] with data normalised to [0
 bottom-to-top (r = 0 at -radius_y; the XML ``elevation`` attribute is written top-to-bottom); each grid cell is
 two triangles split along (c, r)-(c+1, r+1); a box of depth base_z lies below the lowest point.
 
-Riser model. The torch field is flat-topped columns with vertical risers; an hfield is vertex samples joined by
-triangles, so a height step becomes a ramp one sample spacing wide. ``hfield_spec`` samples each cell at
-``upsample`` x ``upsample`` points at the centres of its sub-cells (spacing s = hs / upsample), all at the
-cell's height: every cell has a flat top over its interior and the ramp (width s) is centred on the true riser
-line. MuJoCo then equals ``ground_height`` exactly except within s/2 of a cell boundary with a height step,
-where it ramps across the step (error up to the step height there). Riser angle atan(rise / s): at hs 0.1 and
-upsample 4 (s = 2.5 cm) 76 deg for 10 cm and 80.5 deg for 15 cm steps (45/56 deg at upsample 1). Cost: upsample^2
+Surface model. ``hfield_spec`` samples the shared walking surface (``field.ground_surface``: bilinear
+between cell centres where neighbours differ by at most the slope threshold, vertical risers on the cell
+boundaries where they differ by more) at ``upsample`` x ``upsample`` points per cell, at the centres of its
+sub-cells (spacing s = hs / upsample). Constant slopes are then the same planes (MuJoCo's triangles between samples on a
+plane are that plane); elsewhere on gentle ground MuJoCo's triangles between the samples stay within twist / (4 upsample^2) of the
+bilinear surface (twist = h00 - h10 - h01 + h11 of the four centres: <= 1.6 mm on the rough slope at upsample 4); and a riser becomes a ramp of
+width s centred on the true riser line: MuJoCo equals ``ground_surface`` at every sample and differs by up to the
+step height only within s / 2 of a riser. Riser angle atan(rise / s): at hs 0.1 and upsample 4 (s = 2.5 cm) 76 deg for 10 cm and
+80.5 deg for 15 cm steps (45/56 deg at upsample 1). Cost: upsample^2
 samples per cell in float32 (the default 10 x 20 tiles with a 2 m border: 1.38 M cells, 88 MB at upsample 4,
 22 MB at 2), held by every MjModel copy, so crop the border (``keep_border``) and share models where the env can.
 """
@@ -21,7 +23,7 @@ from typing import Any, NamedTuple, Optional, Tuple
 import numpy as np
 import torch
 
-from .field import Terrain
+from .field import Terrain, ground_surface
 
 
 class HFieldSpec(NamedTuple):
@@ -43,26 +45,31 @@ class HFieldSpec(NamedTuple):
 
 def hfield_spec(terrain: Terrain, upsample: int = 4, base_z: float = 1.0,
                 keep_border: Optional[float] = None) -> HFieldSpec:
-    """The hfield of ``terrain``: each cell as ``upsample`` x ``upsample`` samples at its height.
+    """The hfield of ``terrain``: each cell as ``upsample`` x ``upsample`` samples of ``ground_surface``.
 
     ``keep_border`` [m] crops the flat border to at most that width (None keeps all of it); the field then ends
     there, so an env whose robots may walk further should add flat ground (e.g. boxes topped at z = 0) outside.
     """
     if upsample < 1:
         raise ValueError(f"upsample must be >= 1, got {upsample}")
-    heights = terrain.heights.detach().to("cpu", dtype=torch.float64).numpy()
+    cpu = terrain.to("cpu")
     hs = terrain.horizontal_scale
     drop = 0 if keep_border is None else max(0, terrain.border - int(np.floor(keep_border / hs + 1e-9)))
-    if drop:
-        heights = heights[drop:heights.shape[0] - drop, drop:heights.shape[1] - drop]
+    rows, cols = (n - 2 * drop for n in terrain.heights.shape)
     corner = terrain.corner + drop * hs
-    if heights.shape[0] * upsample < 2 or heights.shape[1] * upsample < 2:
-        heights = np.broadcast_to(heights, (max(heights.shape[0], 2), max(heights.shape[1], 2)))
-    low, high = float(heights.min()), float(heights.max())
-    elevation = high - low if high > low else terrain.vertical_scale
-    samples = np.repeat(np.repeat(heights, upsample, axis=0), upsample, axis=1)  # [x, y]
-    data = ((samples.T - low) / elevation).astype(np.float32)  # [y, x]: rows along y
     step = hs / upsample
+    xs = corner + (torch.arange(max(rows * upsample, 2), dtype=torch.float64) + 0.5) * step
+    ys = corner + (torch.arange(max(cols * upsample, 2), dtype=torch.float64) + 0.5) * step
+    data = np.empty((ys.numel(), xs.numel()), dtype=np.float32)  # [y, x]: rows along y
+    chunk = max(1, 250_000 // xs.numel())
+    for start in range(0, ys.numel(), chunk):  # bounded temporaries (the default map has ~22 M samples)
+        y = ys[start:start + chunk, None].to(torch.float32).expand(-1, xs.numel())
+        x = xs[None, :].to(torch.float32).expand(y.shape[0], -1)
+        data[start:start + chunk] = ground_surface(cpu, x, y)[0].numpy()
+    low, high = float(data.min()), float(data.max())
+    elevation = high - low if high > low else terrain.vertical_scale
+    data -= np.float32(low)
+    data /= np.float32(elevation)
     nrow, ncol = data.shape
     size = ((ncol - 1) * step / 2.0, (nrow - 1) * step / 2.0, elevation, float(base_z))
     pos = (corner + ncol * step / 2.0, corner + nrow * step / 2.0, low)

@@ -86,9 +86,13 @@ class TerrainParams:
     tile_width: float = 8.0
     """Tile size along y [m] (a whole multiple of horizontal_scale)."""
     horizontal_scale: float = 0.1
-    """Cell size [m]; every cell is a flat-topped column (vertical risers between cells)."""
+    """Cell size [m] (heights are samples at the cell centres)."""
     vertical_scale: float = 0.005
     """Height unit [m]: heights are whole multiples of it."""
+    slope_threshold: float = 0.75
+    """Neighbouring cells whose heights differ by more than this times horizontal_scale meet at a vertical riser;
+    closer ones are joined by planar slopes (legged_gym's trimesh ``slope_treshold``: 7.5 cm per 0.1 m cell, so
+    10 cm stairs have vertical risers and 20 deg slopes are planes). 0: every cell a flat-topped column."""
     border_size: float = 25.0
     """Flat margin around the grid [m] (legged_gym's; rounded down to whole cells). Costs little in torch
     (11 MB at the defaults); the MuJoCo hfield may crop it (``mujoco_hfield.hfield_spec(keep_border=...)``)."""
@@ -132,6 +136,7 @@ class TerrainParams:
         for name in ("tile_length", "tile_width"):
             setattr(self, name, check_number(getattr(self, name), name, 0.0, allow_equal=False))
             _cells(getattr(self, name), self.horizontal_scale, name)
+        self.slope_threshold = check_number(self.slope_threshold, "slope_threshold", 0.0)
         self.border_size = check_number(self.border_size, "border_size", 0.0)
         self.platform_size = check_number(self.platform_size, "platform_size", 0.0)
         if self.platform_size >= min(self.tile_length, self.tile_width):

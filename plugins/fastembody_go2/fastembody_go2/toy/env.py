@@ -21,7 +21,7 @@ from ..observations import OBSERVATION_SCALES, group_dim, noise_amplitudes
 from ..rewards import RewardShape
 from ..symmetry import mirror_maps
 from ..task import HEIGHT_SCAN_TERM, POLICY_TERMS, PRIVILEGED_TERMS, observation_groups
-from ..terrain.courses import COURSE_COMMAND, course_episode_stats, course_outcome, course_setup
+from ..terrain.courses import course_episode_stats, course_outcome, course_setup
 from ..terrain.field import Terrain
 from ..terrain.generator import generate_terrain
 from .config import Go2ToyParams
@@ -114,8 +114,6 @@ class Go2ToyEnv(VectorEnv):
         with torch.inference_mode():  # every buffer is an inference tensor, so compiled code sees one kind
             self._build(params)
         self.reset()
-        if params.course is not None:
-            self.set_command(COURSE_COMMAND)
 
     @property
     def curriculum(self) -> Any:

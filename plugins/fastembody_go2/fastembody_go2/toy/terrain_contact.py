@@ -1,21 +1,22 @@
 """go2-toy foot contact against a height field (rough terrain): the terrain branch of ``dynamics._substep``.
 
-The terrain is flat-topped columns with vertical risers (``fastembody_go2.terrain.field``). Each foot sphere gets
-the penalty contacts of ``column_contacts`` (here in structure-of-arrays form, ``column_contacts_soa``): its own
-column top (normal +z) and the faces of higher neighbours (a riser: normal horizontal, or its nosing edge: normal
-tilted), each a spring-damper
-``max(0, k d - c v.n)`` along its own normal, so a foot pushed into a riser is pushed back horizontally. Friction
-is the flat model's stick-slip anchor spring: on the tread whenever the foot touches it (horizontal plane, cone
-``mu`` times the tread's normal force), so on a flat top this is exactly the flat-ground model at the column's
-height; a foot touching only a riser or a nosing gets it in the plane normal to that contact (cone ``mu`` times
-its normal force). Risers are frictionless while the foot stands on the tread (switching the friction plane
-with the ratio of two contact depths made a foot in a corner chatter).
+The ground is the shared surface model of ``fastembody_go2.terrain.field``: bilinear between cell
+centres where neighbours differ by at most the slope threshold, vertical risers where they differ by more. Each
+foot sphere gets the penalty contacts of ``column_contacts`` (here in structure-of-arrays form,
+``column_contacts_soa``): the walking surface under it (normal: the surface normal there) and the risers of higher
+neighbours (normal horizontal, or at the nosing edge tilted), each a spring-damper ``max(0, k d - c v.n)`` along
+its own normal, so a foot pushed into a riser is pushed back horizontally. Friction is the flat model's
+stick-slip anchor spring: in the plane of the walking surface whenever the foot touches it (cone ``mu`` times that
+contact's normal force), so on a level tread this is exactly the flat-ground model at the tread's height; a foot
+touching only a riser or a nosing gets it in the plane normal to that contact (cone ``mu`` times its normal
+force). Risers are frictionless while the foot stands on the ground (switching the friction plane with the ratio
+of two contact depths made a foot in a corner chatter).
 
 Riser springs are explicit like every contact spring; their damping and stiffness also enter the joints' implicit
 diagonal (``walls``; the tread's damping already does, as on flat ground), so a light leg pressed into a riser
 stays stable at dt = 5 ms instead of chattering.
 
-The own-column depth is capped at ``MAX_TOP_DEPTH_RADII`` foot radii: a foot whose centre crossed a riser below the
+The ground (own surface) depth is capped at ``MAX_TOP_DEPTH_RADII`` foot radii: a foot whose centre crossed a riser below the
 step's top would otherwise be launched by the whole step height at once (a 10 cm step: ~1000 N in one substep).
 """
 from typing import NamedTuple, Tuple
@@ -23,7 +24,7 @@ from typing import NamedTuple, Tuple
 import torch
 
 from ..kinematics import Vec3
-from ..terrain.field import Terrain
+from ..terrain.field import Terrain, ground_surface
 
 MAX_TOP_DEPTH_RADII = 2.0
 """Cap of the own-column (top) contact depth, in foot radii (risers and flat ground never reach it)."""
@@ -45,8 +46,8 @@ class FootContact(NamedTuple):
     force: Vec3
     """World force on the foot [N] (normal + friction)."""
     normal: Vec3
-    """Unit normal of the friction plane: +z on a tread (or touching nothing), else the depth-weighted riser/nosing
-    normal."""
+    """Unit normal of the friction plane: the walking surface's (or touching nothing: also the surface's below the
+    foot), else the depth-weighted riser/nosing normal."""
     pressed: torch.Tensor
     """bool: a normal force is positive."""
     anchor: Tuple[torch.Tensor, torch.Tensor]
@@ -58,8 +59,8 @@ class FootContact(NamedTuple):
 def column_contacts_soa(terrain: Terrain, foot_w: Vec3, radius: float
                         ) -> Tuple[Tuple[torch.Tensor, ...], Tuple[Vec3, ...]]:
     """``terrain.field.column_contacts`` in structure-of-arrays form: (3 depths, 3 unit normals), each component
-    shaped like ``foot_w``'s: the own column top, then the nearer x face and the nearer y face where that neighbour
-    is higher.
+    shaped like ``foot_w``'s: the walking surface under the sphere, then the nearer x face and the nearer y face
+    where that neighbour is higher by more than the riser threshold.
 
     The same riser model and arithmetic, with two shortcuts that change no force: a sphere of radius < hs / 2
     reaches at most the nearer face on each axis (the farther face's depth is always 0), and nothing is stacked
@@ -76,9 +77,12 @@ def column_contacts_soa(terrain: Terrain, foot_w: Vec3, radius: float
         return flat[a.clamp(0, rows - 1) * cols + b.clamp(0, cols - 1)]
 
     own = top(i, j)
+    z, dz_dx, dz_dy = ground_surface(terrain, px, py)
+    n_z = torch.rsqrt(1.0 + dz_dx * dz_dx + dz_dy * dz_dy)
     zero = torch.zeros_like(pz)
-    depths = [(radius - (pz - own)).clamp(min=0.0)]
-    normals = [(zero, zero, zero + 1.0)]
+    depths = [(radius - (pz - z) * n_z).clamp(min=0.0)]
+    normals = [(-dz_dx * n_z, -dz_dy * n_z, n_z)]
+    riser = terrain.riser_min
     for axis in (0, 1):
         index, along = (i, px) if axis == 0 else (j, py)
         low_face = terrain.corner + index.to(along.dtype) * hs
@@ -92,7 +96,7 @@ def column_contacts_soa(terrain: Terrain, foot_w: Vec3, radius: float
         inv = 1.0 / dist.clamp(min=1e-9)
         n_along = torch.where(safe, d_along * inv, -step.to(along.dtype))
         n_up = torch.where(safe, d_up * inv, zero)
-        depths.append(torch.where(high > own, (radius - dist).clamp(min=0.0), zero))
+        depths.append(torch.where(high > own + riser, (radius - dist).clamp(min=0.0), zero))
         normals.append((n_along, zero, n_up) if axis == 0 else (zero, n_along, n_up))
     return tuple(depths), tuple(normals)
 
@@ -109,7 +113,7 @@ def terrain_foot_contact(foot_w: Vec3, foot_vel: Vec3, anchor: Tuple[torch.Tenso
         along = foot_vel[0] * normal[0] + foot_vel[1] * normal[1] + foot_vel[2] * normal[2]
         pushes.append((stiffness * depth - damping * along).clamp(min=0.0) * (depth > 0))
     wall_force = [sum(p * n[k] for p, n in zip(pushes[1:], normals[1:])) for k in range(3)]
-    force_n = (wall_force[0], wall_force[1], wall_force[2] + pushes[0])
+    force_n = tuple(wall_force[k] + pushes[0] * normals[0][k] for k in range(3))
     floor = depths[0] > 0
     on_wall = (depths[1] > 0) | (depths[2] > 0)
     touching = floor | on_wall
@@ -117,9 +121,10 @@ def terrain_foot_contact(foot_w: Vec3, foot_vel: Vec3, anchor: Tuple[torch.Tenso
     # plane normal to the depth-weighted riser/nosing normal; the cone is mu times that contact's normal force
     wx, wy, wz = (sum(d * n[k] for d, n in zip(depths[1:], normals[1:])) for k in range(3))
     inv = 1.0 / torch.sqrt(wx * wx + wy * wy + wz * wz).clamp(min=1e-12)
-    nx = torch.where(floor | ~on_wall, zero, wx * inv)
-    ny = torch.where(floor | ~on_wall, zero, wy * inv)
-    nz = torch.where(floor | ~on_wall, zero + 1.0, wz * inv)
+    ground = floor | ~on_wall
+    nx = torch.where(ground, normals[0][0], wx * inv)
+    ny = torch.where(ground, normals[0][1], wy * inv)
+    nz = torch.where(ground, normals[0][2], wz * inv)
     wall_push = torch.sqrt(wall_force[0] * wall_force[0] + wall_force[1] * wall_force[1]
                            + wall_force[2] * wall_force[2])
     max_tangential = friction * torch.where(floor, pushes[0], wall_push)

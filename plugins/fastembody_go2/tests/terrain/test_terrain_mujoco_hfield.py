@@ -1,10 +1,11 @@
-"""MuJoCo's hfield equals the torch array: rays at cell centres, the triangle rule elsewhere, risers s/2 wide."""
+"""MuJoCo's hfield equals the shared walking surface: rays at its samples and on planar slopes, the triangle rule
+elsewhere, risers s/2 wide."""
 import numpy as np
 import pytest
 import torch
 
 from fastembody_go2.terrain import (TILE_TYPES, TerrainParams, build_course, column_contacts, generate_terrain,
-                                    ground_height, hfield_height, hfield_spec, hfield_xml, write_hfield)
+                                    ground_surface, hfield_height, hfield_spec, hfield_xml, write_hfield)
 
 mujoco = pytest.importorskip("mujoco")
 
@@ -34,19 +35,45 @@ def mixed():
 
 
 @pytest.mark.parametrize("upsample", [1, 2, 4])
-def test_mujoco_surface_equals_ground_height_at_cell_centres(mixed, upsample):
+def test_mujoco_surface_equals_the_walking_surface_at_its_samples(mixed, upsample):
     spec = hfield_spec(mixed, upsample=upsample)
     assert (spec.ncol, spec.nrow) == (mixed.heights.shape[0] * upsample, mixed.heights.shape[1] * upsample)
     model, data = _model(spec)
     rng = np.random.default_rng(upsample)
-    # not the outermost cells: at upsample 1 their centres are the hfield's edge, where a ray may miss
-    i = rng.integers(1, mixed.heights.shape[0] - 1, 400)
-    j = rng.integers(1, mixed.heights.shape[1] - 1, 400)
-    x = mixed.corner + (i + 0.5) * mixed.horizontal_scale
-    y = mixed.corner + (j + 0.5) * mixed.horizontal_scale
-    torch_z = ground_height(mixed, torch.tensor(x), torch.tensor(y)).numpy()
-    assert np.abs(_ray_heights(model, data, x, y) - torch_z).max() < 1e-5
-    assert np.abs(hfield_height(spec, x, y) - torch_z).max() < 1e-5
+    # not the outermost samples: there a ray may miss the field's edge
+    i = rng.integers(1, spec.ncol - 1, 400)
+    j = rng.integers(1, spec.nrow - 1, 400)
+    step = mixed.horizontal_scale / upsample
+    x = mixed.corner + (i + 0.5) * step
+    y = mixed.corner + (j + 0.5) * step
+    torch_z = ground_surface(mixed, torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32))[0]
+    # MuJoCo's own triangle rule (hfield_height equals MuJoCo's rays at random points, the next test): rays aimed
+    # exactly at vertices can slip between triangles next to a deep pit, so they are not used here
+    assert np.abs(hfield_height(spec, x, y) - torch_z.numpy()).max() < 1e-5
+    flat = np.abs(hfield_height(spec, x + 0.3 * step, y + 0.2 * step) - torch_z.numpy()) < 1e-7  # level around
+    assert flat.sum() > 20
+    assert np.abs(_ray_heights(model, data, (x + 0.3 * step)[flat], (y + 0.2 * step)[flat])
+                  - torch_z.numpy()[flat]).max() < 1e-5
+
+
+@pytest.mark.parametrize("course", ["slope_up_20deg", "slope_down_20deg"])
+def test_a_20_degree_slope_is_a_plane_in_mujoco_and_in_the_torch_surface(course):
+    terrain = build_course(course)
+    spec = hfield_spec(terrain, upsample=4, keep_border=0.5)
+    model, data = _model(spec)
+    x = np.random.default_rng(0).uniform(1.7, 7.3, 300)  # on the slope, away from its foot and top
+    y = np.random.default_rng(1).uniform(0.5, 3.5, 300)
+    mujoco_z = _ray_heights(model, data, x, y)
+    torch_z, dz_dx, dz_dy = ground_surface(terrain, torch.tensor(x, dtype=torch.float32),
+                                           torch.tensor(y, dtype=torch.float32))
+    assert np.abs(mujoco_z - torch_z.numpy()).max() < 1e-3  # the hfield cuts the 5 mm-rounding creases
+    sign = 1.0 if course.endswith("up_20deg") else -1.0
+    # a plane: the fitted gradient is tan 20 deg, and no point is off the plane by more than the height rounding
+    fit = np.polyfit(x, mujoco_z, 1)
+    assert fit[0] == pytest.approx(sign * np.tan(np.radians(20.0)), abs=0.005)
+    assert np.abs(np.polyval(fit, x) - mujoco_z).max() < 0.005
+    assert np.abs(dz_dx.numpy() - sign * np.tan(np.radians(20.0))).max() < 0.05
+    assert np.abs(dz_dy.numpy()).max() < 1e-6
 
 
 def test_hfield_height_is_mujocos_triangle_rule_everywhere(mixed):

@@ -1,4 +1,4 @@
-"""go2-toy feet on a height field: the contact matches the shared riser model, risers stop feet, flat tops are flat."""
+"""go2-toy feet on a height field: the contact matches the shared surface model, risers stop feet, flat tops are flat."""
 import dataclasses
 
 import pytest
@@ -32,7 +32,7 @@ def test_soa_contacts_equal_the_shared_column_contacts():
     near_y = torch.where(upper_y, depth[..., 3], depth[..., 4])
     assert torch.allclose(depths[1], near_x, atol=1e-6) and torch.allclose(depths[2], near_y, atol=1e-6)
     assert float(torch.where(upper_x, depth[..., 2], depth[..., 1]).max()) == 0.0  # the far faces never reach
-    assert (near_x > 0).float().mean() > 0.01 and (near_y > 0).float().mean() > 0.01  # obstacle sides are hit
+    assert (near_x > 0).float().mean() > 0.005 and (near_y > 0).float().mean() > 0.005  # 10 cm obstacle sides are hit
     summed = (depth.unsqueeze(-1) * normal).sum(-2)
     soa = torch.stack([sum(d * n[k] for d, n in zip(depths, normals)) for k in range(3)], -1)
     assert torch.allclose(soa, summed, atol=1e-6)
