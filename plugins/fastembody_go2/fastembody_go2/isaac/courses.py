@@ -6,9 +6,9 @@ generated grid. ``LeggedRobot.create_sim`` makes ``Terrain(cfg.terrain, num_envs
 module that defines it; while the env is created that name is bound to :class:`CourseTerrain`
 (:func:`course_terrain_installed`), which holds the course in legged_gym's units and meshes it with isaacgym's
 ``convert_heightfield_to_trimesh`` at the cfg's ``slope_treshold``, as legged_gym meshes its own terrain. The cfg
-gets :func:`course_cfg_settings` after the user's cfg_overrides: a 1 x 1 grid without a curriculum, the command
-(0.5, 0, 0) without heading control or resampling, 20 s episodes, no pushes. :class:`CourseScore` scores each
-episode from the base positions (``root_states``).
+gets :func:`course_cfg_settings` after the user's cfg_overrides: a 1 x 1 grid without a curriculum, the command 0.5
+m/s forward with the heading held along +x (heading_command, heading 0) and no resampling, 20 s episodes, no pushes.
+:class:`CourseScore` scores each episode from the base positions (``root_states``).
 
 Differences from go2-toy and go2-mujoco (documented, not errors):
 
@@ -16,8 +16,8 @@ Differences from go2-toy and go2-mujoco (documented, not errors):
   ``_reset_root_states``), so progress is counted from each episode's own spawn point;
 * legged_gym does not end an episode when a robot crosses: the crossing is latched and reported when the episode
   ends (by a fall or the 20 s limit), so a fall after crossing still counts as a crossing;
-* risers (10 and 15 cm per cell, above the 7.5 cm threshold) are vertical at the same lines as our columns' risers,
-  but gentle slopes are planar faces where go2-toy and go2-mujoco have 3.6 cm terraces.
+* risers (10 and 15 cm per cell, above the 7.5 cm threshold) are vertical at the same lines as ours; gentle ground
+  is legged_gym's triangle mesh where go2-toy and go2-mujoco interpolate bilinearly (equal on planar slopes).
 """
 import contextlib
 import sys

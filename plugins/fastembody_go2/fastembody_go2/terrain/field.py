@@ -1,20 +1,20 @@
 """The terrain as data (a ``Terrain`` of torch tensors) and the lookups every backend shares.
 
-World frame (legged_gym's): ``heights[i, j]`` is the top of a flat-topped column over
+World frame (legged_gym's): ``heights[i, j]`` is the height sample of the cell over
 x in [i*hs - B, (i+1)*hs - B) and y in [j*hs - B, (j+1)*hs - B), with hs the horizontal scale and B the border
 width in metres (``border * hs``). Tile (row r, column c) covers x in [r*tile_length, (r+1)*tile_length),
 y in [c*tile_width, (c+1)*tile_width): the grid starts at the world origin and the border lies at negative x/y
 and beyond the last tile. Rows are difficulty levels (along x), columns are tile types (along y).
 
-Surface model (the one shared by go2-toy and go2-mujoco; legged_gym's trimesh rule). ``heights`` are samples at
-the cell centres. Between two neighbouring cells whose heights differ by at most ``slope_threshold * hs`` (0.75:
-7.5 cm per 0.1 m cell) the ground is smooth: bilinear between the four nearest cell centres (so a constant slope
-is a plane, and the surface is mirror-symmetric with the heights, unlike a triangulation). A larger difference is
-a vertical riser on the cell boundary: the cell's side of the square reads its own height there, so stair treads and obstacle tops are flat
-right up to their risers. ``ground_surface`` gives this walking surface and its gradient (go2-toy's feet, the
-MuJoCo hfield); ``column_contacts`` gives a sphere's penetration into its own ground and into the risers of the
-four face neighbours (only where a neighbour is higher by more than the threshold). ``slope_threshold = 0``
-makes every cell a flat-topped column (vertical risers everywhere).
+Surface model (the one shared by go2-toy and go2-mujoco; legged_gym's trimesh rule). ``heights`` are samples at the
+cell centres. Between two neighbouring cells whose heights differ by at most ``slope_threshold * hs`` (0.75: 7.5 cm
+per 0.1 m cell) the ground is smooth: bilinear between the four nearest cell centres (so a constant slope is a
+plane, and the surface is mirror-symmetric with the heights, unlike a triangulation). A larger difference is a
+vertical riser on the cell boundary: the cell's side of the square reads its own height there, so stair treads and
+obstacle tops are flat right up to their risers. ``ground_surface`` gives this walking surface and its gradient
+(go2-toy's feet, the MuJoCo hfield); ``column_contacts`` gives a sphere's penetration into its own ground and into
+the risers of the four face neighbours (only where a neighbour is higher by more than the threshold).
+``slope_threshold = 0`` makes every cell a flat-topped column (vertical risers everywhere).
 
 ``ground_height`` (= ``column_top``) is the height sample of the cell under (x, y), piecewise constant: what the
 height scan, the base height and the fall checks read in every backend (as legged_gym's ``_get_heights`` reads
@@ -126,7 +126,7 @@ def ground_height(terrain: Terrain, x: torch.Tensor, y: torch.Tensor) -> torch.T
 
 
 column_top = ground_height
-"""Alias of ``ground_height``: the riser model reads the flat top of the column under a point."""
+"""Alias of ``ground_height``: the height sample of the cell under a point (its column top at slope_threshold 0)."""
 
 
 def ground_surface(terrain: Terrain, x: torch.Tensor, y: torch.Tensor

@@ -6,17 +6,17 @@ its height is geom_z + elevation_z * data[r*ncol + c] with data normalised to [0
 bottom-to-top (r = 0 at -radius_y; the XML ``elevation`` attribute is written top-to-bottom); each grid cell is
 two triangles split along (c, r)-(c+1, r+1); a box of depth base_z lies below the lowest point.
 
-Surface model. ``hfield_spec`` samples the shared walking surface (``field.ground_surface``: bilinear
-between cell centres where neighbours differ by at most the slope threshold, vertical risers on the cell
-boundaries where they differ by more) at ``upsample`` x ``upsample`` points per cell, at the centres of its
-sub-cells (spacing s = hs / upsample). Constant slopes are then the same planes (MuJoCo's triangles between samples on a
-plane are that plane); elsewhere on gentle ground MuJoCo's triangles between the samples stay within twist / (4 upsample^2) of the
-bilinear surface (twist = h00 - h10 - h01 + h11 of the four centres: <= 1.6 mm on the rough slope at upsample 4); and a riser becomes a ramp of
-width s centred on the true riser line: MuJoCo equals ``ground_surface`` at every sample and differs by up to the
-step height only within s / 2 of a riser. Riser angle atan(rise / s): at hs 0.1 and upsample 4 (s = 2.5 cm) 76 deg for 10 cm and
-80.5 deg for 15 cm steps (45/56 deg at upsample 1). Cost: upsample^2
-samples per cell in float32 (the default 10 x 20 tiles with a 2 m border: 1.38 M cells, 88 MB at upsample 4,
-22 MB at 2), held by every MjModel copy, so crop the border (``keep_border``) and share models where the env can.
+Surface model. ``hfield_spec`` samples the shared walking surface (``field.ground_surface``: bilinear between cell
+centres where neighbours differ by at most the slope threshold, vertical risers on the cell boundaries where they
+differ by more) at ``upsample`` x ``upsample`` points per cell, at the centres of its sub-cells (spacing s = hs /
+upsample). Constant slopes are then the same planes (MuJoCo's triangles between samples on a plane are that plane);
+elsewhere on gentle ground MuJoCo's triangles between the samples stay within twist / (4 upsample^2) of the bilinear
+surface (twist = h00 - h10 - h01 + h11 of the four centres: <= 1.6 mm on the rough slope at upsample 4); and a riser
+becomes a ramp of width s centred on the true riser line: MuJoCo equals ``ground_surface`` at every sample and
+differs by up to the step height only within s / 2 of a riser. Riser angle atan(rise / s): at hs 0.1 and upsample 4
+(s = 2.5 cm) 76 deg for 10 cm and 80.5 deg for 15 cm steps (45/56 deg at upsample 1). Cost: upsample^2 samples per
+cell in float32 (the default 10 x 20 tiles with a 2 m border: 1.38 M cells, 88 MB at upsample 4, 22 MB at 2), held
+by every MjModel copy, so crop the border (``keep_border``) and share models where the env can.
 """
 from typing import Any, NamedTuple, Optional, Tuple
 

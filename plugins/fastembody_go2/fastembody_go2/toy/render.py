@@ -13,7 +13,8 @@ Two layers, so the geometry is testable without pixels:
   text overlay.
 
 On terrain (a :class:`HeightField`), the ground within ``NEAR_GROUND_M`` of the robot is drawn as go2-toy
-simulates it, flat-topped columns with vertical risers (:func:`column_ground`: a stair is a stair, not a ramp);
+flat-topped columns with vertical risers (:func:`column_ground`: a stair is a stair, not a ramp; a smooth slope
+shows as 1-cell terraces though go2-toy simulates it as a plane);
 the far ground is the checkerboard laid on the bilinear surface.
 """
 import math

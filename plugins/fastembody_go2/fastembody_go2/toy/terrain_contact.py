@@ -16,8 +16,9 @@ Riser springs are explicit like every contact spring; their damping and stiffnes
 diagonal (``walls``; the tread's damping already does, as on flat ground), so a light leg pressed into a riser
 stays stable at dt = 5 ms instead of chattering.
 
-The ground (own surface) depth is capped at ``MAX_TOP_DEPTH_RADII`` foot radii: a foot whose centre crossed a riser below the
-step's top would otherwise be launched by the whole step height at once (a 10 cm step: ~1000 N in one substep).
+The ground contact's depth is capped at ``MAX_TOP_DEPTH_RADII`` foot radii: a foot whose centre crossed a riser
+below the step's top would otherwise be launched by the whole step height at once (a 10 cm step: ~1000 N in one
+substep).
 """
 from typing import NamedTuple, Tuple
 
@@ -27,7 +28,7 @@ from ..kinematics import Vec3
 from ..terrain.field import Terrain, ground_surface
 
 MAX_TOP_DEPTH_RADII = 2.0
-"""Cap of the own-column (top) contact depth, in foot radii (risers and flat ground never reach it)."""
+"""Cap of the ground (own surface) contact depth, in foot radii (risers and flat ground never reach it)."""
 
 
 def ground_at(terrain: Terrain, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -62,7 +63,7 @@ def column_contacts_soa(terrain: Terrain, foot_w: Vec3, radius: float
     shaped like ``foot_w``'s: the walking surface under the sphere, then the nearer x face and the nearer y face
     where that neighbour is higher by more than the riser threshold.
 
-    The same riser model and arithmetic, with two shortcuts that change no force: a sphere of radius < hs / 2
+    The same surface model and arithmetic, with two shortcuts that change no force: a sphere of radius < hs / 2
     reaches at most the nearer face on each axis (the farther face's depth is always 0), and nothing is stacked
     into ``[..., 5, 3]`` tensors, so a compiled substep stays one loop over the feet (tested against
     ``column_contacts``)."""

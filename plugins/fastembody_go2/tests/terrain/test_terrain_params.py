@@ -16,6 +16,7 @@ def test_defaults_follow_legged_gym():
     assert (params.num_rows, params.num_cols, params.tile_length, params.tile_width) == (10, 20, 8.0, 8.0)
     assert (params.horizontal_scale, params.vertical_scale, params.border_size) == (0.1, 0.005, 25.0)
     assert params.max_init_level == 5 and params.curriculum
+    assert params.slope_threshold == 0.75  # legged_gym's trimesh slope_treshold
     assert len(params.scan_x) == 17 and len(params.scan_y) == 11 and params.num_scan_points == 187
     assert params.scan_x[0] == -0.8 and params.scan_x[-1] == 0.8 and 0.0 in params.scan_x
     assert params.scan_y[0] == -0.5 and params.scan_y[-1] == 0.5
@@ -42,6 +43,8 @@ def test_importing_params_does_not_import_torch():
     ({"horizontal_scale": -0.1}, "horizontal_scale"),
     ({"vertical_scale": 0.0}, "vertical_scale"),
     ({"border_size": -1.0}, "border_size"),
+    ({"slope_threshold": -0.5}, "slope_threshold"),
+    ({"slope_threshold": "steep"}, "slope_threshold"),
     ({"tile_length": 8.05}, "tile_length"),
     ({"platform_size": 9.0}, "platform_size"),
     ({"difficulty_max": 1.5}, "difficulty_max"),
