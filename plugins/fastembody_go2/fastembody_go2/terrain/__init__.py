@@ -3,7 +3,7 @@ evaluation courses and the MuJoCo hfield export.
 
 * ``params``: ``TerrainParams`` (torch-free; importing this package or ``params`` does not import torch).
 * ``generator``: ``generate_terrain(params, seed) -> Terrain`` (legged_gym's tile grid).
-* ``field``: ``Terrain`` and the lookups ``ground_surface`` (the walking surface), ``ground_normal``,
+* ``field``: ``Terrain`` and the lookups ``ground_surface`` (the walking surface; ``ground_patch`` with the cells around), ``ground_normal``,
   ``ground_height`` (= ``column_top``, the cell's height sample), ``cell_index``, ``column_contacts``. World frame and
   the surface model (planar slopes, vertical risers above the slope threshold) are documented there.
 * ``scan``: ``scan_points``, ``height_scan``, ``mean_ground_height``.
@@ -22,7 +22,7 @@ from .params import (DEFAULT_PROPORTIONS, HEIGHT_SCAN_NOISE_M, HEIGHT_SCAN_OBS_S
 
 _LAZY = {
     "Terrain": "field", "ground_height": "field", "column_top": "field", "cell_index": "field",
-    "ground_normal": "field", "column_contacts": "field", "ground_surface": "field",
+    "ground_normal": "field", "column_contacts": "field", "ground_surface": "field", "ground_patch": "field",
     "generate_terrain": "generator", "row_difficulties": "generator", "column_types": "generator",
     "scan_points": "scan", "height_scan": "scan", "mean_ground_height": "scan",
     "TerrainCurriculum": "curriculum",

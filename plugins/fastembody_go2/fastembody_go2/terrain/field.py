@@ -24,7 +24,7 @@ MuJoCo samples ``ground_surface`` on an upsampled hfield (``mujoco_hfield``).
 """
 import dataclasses
 from dataclasses import dataclass
-from typing import Tuple, Union
+from typing import NamedTuple, Tuple, Union
 
 import torch
 
@@ -129,12 +129,39 @@ column_top = ground_height
 """Alias of ``ground_height``: the height sample of the cell under a point (its column top at slope_threshold 0)."""
 
 
-def ground_surface(terrain: Terrain, x: torch.Tensor, y: torch.Tensor
-                   ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(z, dz/dx, dz/dy)`` of the walking surface at world (x, y), any matching shapes (see the module's surface
-    model): bilinear between the four nearest cell centres, with every corner that lies across a riser from the
-    point's own cell replaced by the own cell's height. int32 indices (compiled, int64
-    index maths was ~3x slower); fewer than 2**31 cells (``TerrainParams.max_cells`` is far below)."""
+class GroundPatch(NamedTuple):
+    """The ground around a point, from the four cell centres nearest to it (``ground_patch``)."""
+
+    z: torch.Tensor
+    """Walking-surface height [m]."""
+    dz_dx: torch.Tensor
+    """Surface gradient along x."""
+    dz_dy: torch.Tensor
+    """Surface gradient along y."""
+    own: torch.Tensor
+    """Height sample of the cell under the point."""
+    next_x: torch.Tensor
+    """Height sample of the neighbour across the own cell's nearer x face."""
+    next_y: torch.Tensor
+    """Height sample of the neighbour across the own cell's nearer y face."""
+    face_x: torch.Tensor
+    """World x of that face."""
+    face_y: torch.Tensor
+    """World y of that face."""
+    up_x: torch.Tensor
+    """bool: that x face is the own cell's upper one (the neighbour at +x)."""
+    up_y: torch.Tensor
+    """bool: that y face is the own cell's upper one."""
+
+
+def ground_patch(terrain: Terrain, x: torch.Tensor, y: torch.Tensor) -> GroundPatch:
+    """The walking surface at world (x, y) (any matching shapes) and the cells around it, from four gathers.
+
+    The surface (see the module's surface model) is bilinear between the four nearest cell centres, with every
+    corner that lies across a riser from the point's own cell replaced by the own cell's height. Those four cells
+    are also the own cell and its neighbours across its nearer x and y faces, so a sphere's riser contacts need no
+    more lookups. int32 indices (compiled, int64 index maths was ~3x slower); fewer than 2**31 cells
+    (``TerrainParams.max_cells`` is far below)."""
     rows, cols = terrain.heights.shape
     flat = terrain.heights.reshape(-1)
     inv = 1.0 / terrain.horizontal_scale
@@ -147,17 +174,30 @@ def ground_surface(terrain: Terrain, x: torch.Tensor, y: torch.Tensor
     def top(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return flat[a.clamp(0, rows - 1) * cols + b.clamp(0, cols - 1)]
 
-    own = top(i0 + (fu >= 0.5).to(torch.int32), j0 + (fv >= 0.5).to(torch.int32))
+    c00, c10, c01, c11 = top(i0, j0), top(i0 + 1, j0), top(i0, j0 + 1), top(i0 + 1, j0 + 1)
+    in_x1, in_y1 = fu >= 0.5, fv >= 0.5  # the own cell is corner (1, .) / (., 1)
+    own = torch.where(in_x1, torch.where(in_y1, c11, c10), torch.where(in_y1, c01, c00))
+    next_x = torch.where(in_x1, torch.where(in_y1, c01, c00), torch.where(in_y1, c11, c10))
+    next_y = torch.where(in_x1, torch.where(in_y1, c10, c11), torch.where(in_y1, c00, c01))
     riser = terrain.riser_min
 
     def near(h: torch.Tensor) -> torch.Tensor:
         return torch.where((h - own).abs() <= riser, h, own)
 
-    h00, h10 = near(top(i0, j0)), near(top(i0 + 1, j0))
-    h01, h11 = near(top(i0, j0 + 1)), near(top(i0 + 1, j0 + 1))
+    h00, h10, h01, h11 = near(c00), near(c10), near(c01), near(c11)
     dz_du = (h10 - h00) + fv * (h11 - h01 - h10 + h00)
     dz_dv = (h01 - h00) + fu * (h11 - h10 - h01 + h00)
-    return h00 + fu * (h10 - h00) + fv * dz_dv, dz_du * inv, dz_dv * inv
+    z = h00 + fu * (h10 - h00) + fv * dz_dv
+    face_x = terrain.corner + (u0 + 1.0) * terrain.horizontal_scale
+    face_y = terrain.corner + (v0 + 1.0) * terrain.horizontal_scale
+    return GroundPatch(z, dz_du * inv, dz_dv * inv, own, next_x, next_y, face_x, face_y, ~in_x1, ~in_y1)
+
+
+def ground_surface(terrain: Terrain, x: torch.Tensor, y: torch.Tensor
+                   ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(z, dz/dx, dz/dy)`` of the walking surface at world (x, y), any matching shapes (``ground_patch``)."""
+    patch = ground_patch(terrain, x, y)
+    return patch.z, patch.dz_dx, patch.dz_dy
 
 
 def ground_normal(terrain: Terrain, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ from typing import NamedTuple, Tuple
 import torch
 
 from ..kinematics import Vec3
-from ..terrain.field import Terrain, ground_surface
+from ..terrain.field import Terrain, ground_patch
 
 MAX_TOP_DEPTH_RADII = 2.0
 """Cap of the ground (own surface) contact depth, in foot radii (risers and flat ground never reach it)."""
@@ -68,36 +68,22 @@ def column_contacts_soa(terrain: Terrain, foot_w: Vec3, radius: float
     into ``[..., 5, 3]`` tensors, so a compiled substep stays one loop over the feet (tested against
     ``column_contacts``)."""
     px, py, pz = foot_w
-    hs = terrain.horizontal_scale
-    rows, cols = terrain.heights.shape
-    flat = terrain.heights.reshape(-1)
-    i = torch.floor((px - terrain.corner) / hs).to(torch.int32)
-    j = torch.floor((py - terrain.corner) / hs).to(torch.int32)
-
-    def top(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return flat[a.clamp(0, rows - 1) * cols + b.clamp(0, cols - 1)]
-
-    own = top(i, j)
-    z, dz_dx, dz_dy = ground_surface(terrain, px, py)
-    n_z = torch.rsqrt(1.0 + dz_dx * dz_dx + dz_dy * dz_dy)
+    g = ground_patch(terrain, px, py)
+    n_z = torch.rsqrt(1.0 + g.dz_dx * g.dz_dx + g.dz_dy * g.dz_dy)
     zero = torch.zeros_like(pz)
-    depths = [(radius - (pz - z) * n_z).clamp(min=0.0)]
-    normals = [(-dz_dx * n_z, -dz_dy * n_z, n_z)]
+    depths = [(radius - (pz - g.z) * n_z).clamp(min=0.0)]
+    normals = [(-g.dz_dx * n_z, -g.dz_dy * n_z, n_z)]
     riser = terrain.riser_min
     for axis in (0, 1):
-        index, along = (i, px) if axis == 0 else (j, py)
-        low_face = terrain.corner + index.to(along.dtype) * hs
-        upper = along - low_face > 0.5 * hs  # the nearer face is the cell's upper one
-        step = upper.to(torch.int32) * 2 - 1
-        high = top(i + step, j) if axis == 0 else top(i, j + step)
-        d_along = along - (terrain.corner + (index + upper.to(torch.int32)).to(along.dtype) * hs)
+        along, face, high, up = (px, g.face_x, g.next_x, g.up_x) if axis == 0 else (py, g.face_y, g.next_y, g.up_y)
+        d_along = along - face  # <= 0 below an upper face, >= 0 above a lower one
         d_up = (pz - high).clamp(min=0.0)
         dist = torch.sqrt(d_along * d_along + d_up * d_up)
         safe = dist > 1e-9
         inv = 1.0 / dist.clamp(min=1e-9)
-        n_along = torch.where(safe, d_along * inv, -step.to(along.dtype))
+        n_along = torch.where(safe, d_along * inv, torch.where(up, zero - 1.0, zero + 1.0))
         n_up = torch.where(safe, d_up * inv, zero)
-        depths.append(torch.where(high > own + riser, (radius - dist).clamp(min=0.0), zero))
+        depths.append(torch.where(high > g.own + riser, (radius - dist).clamp(min=0.0), zero))
         normals.append((n_along, zero, n_up) if axis == 0 else (zero, n_along, n_up))
     return tuple(depths), tuple(normals)
 
