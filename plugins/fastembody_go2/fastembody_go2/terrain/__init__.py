@@ -3,9 +3,10 @@ evaluation courses and the MuJoCo hfield export.
 
 * ``params``: ``TerrainParams`` (torch-free; importing this package or ``params`` does not import torch).
 * ``generator``: ``generate_terrain(params, seed) -> Terrain`` (legged_gym's tile grid).
-* ``field``: ``Terrain`` and the lookups ``ground_surface`` (the walking surface; ``ground_patch`` with the cells around), ``ground_normal``,
-  ``ground_height`` (= ``column_top``, the cell's height sample), ``cell_index``, ``column_contacts``. World frame and
-  the surface model (planar slopes, vertical risers above the slope threshold) are documented there.
+* ``field``: ``Terrain`` and the lookups ``ground_surface`` (the walking surface; ``ground_patch`` adds the cells
+  around), ``ground_normal``, ``ground_height`` (= ``column_top``, the cell's height sample), ``cell_index``,
+  ``column_contacts``. World frame and the surface model (smooth below the slope threshold, vertical risers above)
+  are documented there.
 * ``scan``: ``scan_points``, ``height_scan``, ``mean_ground_height``.
 * ``curriculum``: ``TerrainCurriculum``.
 * ``course_specs`` (torch-free): ``COURSES``, ``CourseName`` and the success constants; ``courses``: ``build_course``,
