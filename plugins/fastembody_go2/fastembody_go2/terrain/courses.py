@@ -22,11 +22,8 @@ from .generator import OBSTACLE_HEIGHT, SLOPE_PER_DIFFICULTY, STEP_HEIGHT
 from .course_specs import (COURSE_BORDER_M, COURSE_LENGTH_M, COURSE_SEED, COURSE_SPECS, COURSE_START_M,
                            COURSE_WIDTH_M, COURSES, FEATURE_END_M, FEATURE_START_M, STAIR_TREAD_M, CourseSpec)
 from .course_specs import COURSE_COMMAND_VX, COURSE_SUCCESS_DISTANCE_M, COURSE_TIME_LIMIT_S  # noqa: F401 (re-exported)
-from .params import TILE_TYPES
+from .params import SLOPE_THRESHOLD, TILE_TYPES
 from .spawn import SpawnSpec
-
-COURSE_COMMAND = (COURSE_COMMAND_VX, 0.0, 0.0)
-"""The course command as (vx, vy, yaw rate) before the heading controller sets the yaw rate."""
 
 
 def _tile_type(spec: CourseSpec) -> str:
@@ -63,7 +60,8 @@ def _profile_units(spec: CourseSpec, cells_x: int, feature0: int, feature1: int,
 
 
 def build_course(name: str, horizontal_scale: float = 0.1, vertical_scale: float = 0.005,
-                 device: Optional[Union[str, torch.device]] = None, slope_threshold: float = 0.75) -> Terrain:
+                 device: Optional[Union[str, torch.device]] = None,
+                 slope_threshold: float = SLOPE_THRESHOLD) -> Terrain:
     """The course ``name`` (one of COURSES) as a one-tile Terrain (``slope_threshold``: the surface model's)."""
     if name not in COURSE_SPECS:
         raise ConfigError(f"unknown course {name!r}; courses: {', '.join(COURSES)}", key="courses")
@@ -117,9 +115,9 @@ def course_setup(params: Any, device: Optional[Union[str, torch.device]] = None)
     """The course of a Go2 env's ``params.course`` (go2-toy's or go2-mujoco's params), at the params' scales."""
     randomization = dataclasses.replace(params.randomization, push_robots=False)
     commands = dataclasses.replace(
-        params.commands, lin_vel_x=(COURSE_COMMAND_VX, COURSE_COMMAND_VX), lin_vel_y=(0.0, 0.0), ang_vel_yaw=(0.0, 0.0),
-        heading=(0.0, 0.0),
-        heading_command=True, standing_fraction=0.0, zero_below=0.0, resampling_time_s=COURSE_TIME_LIMIT_S + 1.0)
+        params.commands, lin_vel_x=(COURSE_COMMAND_VX, COURSE_COMMAND_VX), lin_vel_y=(0.0, 0.0),
+        ang_vel_yaw=(0.0, 0.0), heading=(0.0, 0.0), heading_command=True, standing_fraction=0.0, zero_below=0.0,
+        resampling_time_s=COURSE_TIME_LIMIT_S + 1.0)
     terrain_params = dataclasses.replace(params.terrain, curriculum=False)
     params = dataclasses.replace(params, episode_length_s=COURSE_TIME_LIMIT_S, randomization=randomization,
                                  commands=commands, terrain=terrain_params)

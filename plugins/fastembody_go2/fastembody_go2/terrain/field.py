@@ -28,6 +28,8 @@ from typing import NamedTuple, Tuple, Union
 
 import torch
 
+from .params import SLOPE_THRESHOLD
+
 
 @dataclass(frozen=True)
 class Terrain:
@@ -52,7 +54,7 @@ class Terrain:
     """[num_cols] int64 tile-type code of each column (index into ``params.TILE_TYPES``)."""
     tile_difficulty: torch.Tensor
     """[num_rows] float32 difficulty in [0, 1] of each row."""
-    slope_threshold: float = 0.75
+    slope_threshold: float = SLOPE_THRESHOLD
     """Neighbouring cells differing by more than this times ``horizontal_scale`` meet at a vertical riser; closer
     ones are joined smoothly (bilinear between cell centres; legged_gym's ``slope_treshold``; 0: columns everywhere)."""
 

@@ -30,6 +30,8 @@ HEIGHT_SCAN_OBS_SCALE = 5.0
 """legged_gym's observation scale of the height scan (applied by the observation term, not by ``height_scan``)."""
 HEIGHT_SCAN_NOISE_M = 0.1
 """legged_gym's uniform height-scan noise at noise level 1 [m] (applied by the observation term)."""
+SLOPE_THRESHOLD = 0.75
+"""legged_gym's trimesh ``slope_treshold``: a rise above 0.75 x the cell size between neighbours is a riser."""
 BYTES_PER_CELL = 4
 """A height cell is one float32."""
 
@@ -89,9 +91,9 @@ class TerrainParams:
     """Cell size [m] (heights are samples at the cell centres)."""
     vertical_scale: float = 0.005
     """Height unit [m]: heights are whole multiples of it."""
-    slope_threshold: float = 0.75
+    slope_threshold: float = SLOPE_THRESHOLD
     """Neighbouring cells whose heights differ by more than this times horizontal_scale meet at a vertical riser;
-    closer ones are joined by planar slopes (legged_gym's trimesh ``slope_treshold``: 7.5 cm per 0.1 m cell, so
+    closer ones are joined smoothly, bilinear between cell centres (legged_gym's trimesh ``slope_treshold``: 7.5 cm per 0.1 m cell, so
     10 cm stairs have vertical risers and 20 deg slopes are planes). 0: every cell a flat-topped column."""
     border_size: float = 25.0
     """Flat margin around the grid [m] (legged_gym's; rounded down to whole cells). Costs little in torch

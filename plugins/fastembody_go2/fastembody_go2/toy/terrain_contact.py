@@ -94,7 +94,6 @@ def terrain_foot_contact(foot_w: Vec3, foot_vel: Vec3, anchor: Tuple[torch.Tenso
     """Forces of the foot spheres at ``foot_w`` (world, ``[4, N]`` each) moving at ``foot_vel`` on ``terrain``."""
     depths, normals = column_contacts_soa(terrain, foot_w, radius)
     depths = (depths[0].clamp(max=MAX_TOP_DEPTH_RADII * radius),) + depths[1:]
-    zero = torch.zeros_like(foot_w[0])
     pushes = []
     for depth, normal in zip(depths, normals):  # spring-dampers along each contact's normal
         along = foot_vel[0] * normal[0] + foot_vel[1] * normal[1] + foot_vel[2] * normal[2]
