@@ -22,7 +22,8 @@ from fastembody_go2.mujoco.shared_driver import SharedModelDriver
 from fastembody_go2.mujoco.task_step import Columns, SensorIndex, measure
 from fastembody_go2.terrain.spawn import SpawnSpec
 from fastembody_go2.task import CRITIC_TERMS, DEPLOYABLE_TERMS, HEIGHT_SCAN_TERM, POLICY_TERMS, term_dims
-from fastembody_go2.terrain import TILE_TYPES, TerrainParams, build_course, generate_terrain, ground_height
+from fastembody_go2.terrain import (TILE_TYPES, TerrainParams, build_course, generate_terrain, ground_boxes,
+                                    ground_height)
 
 SMALL = dict(type="rough", num_rows=3, num_cols=3, tile_length=4.0, tile_width=4.0, border_size=1.0,
              platform_size=1.5, difficulty_min=0.5,
@@ -76,6 +77,9 @@ def test_env_hfield_equals_the_torch_array_of_the_run_seed():
     # beyond the hfield (its border is cropped to hfield_border): level boxes at the border's height, 0
     assert ray_heights(env.model, [-20.0, 100.0, 40.0], [80.0, 80.0, 300.0]) == pytest.approx([0.0] * 3, abs=1e-6)
     assert env.model.geom_type[env.model.geom("terrain").id] == mujoco.mjtGeom.mjGEOM_HFIELD
+    # the flat-topped ground as boxes (tests/terrain/test_terrain_mujoco_boxes.py), one geom per merged rectangle
+    names = [env.model.geom(g).name for g in range(env.model.ngeom)]
+    assert sum(n.startswith("terrain_box") for n in names) == len(ground_boxes(again).centres) > 1000
     env.close()
 
 
@@ -265,6 +269,8 @@ def test_config_validates_without_torch_or_mujoco():
         Go2MujocoParams(terrain={"type": "bumpy"})
     with pytest.raises(ConfigError, match="height_scan_in_policy"):
         Go2MujocoParams(height_scan_in_policy="yes")
+    with pytest.raises(ConfigError, match="ground_boxes"):
+        Go2MujocoParams(ground_boxes="yes")
     code = ("import sys; from fastembody_go2.mujoco.config import Go2MujocoParams; "
             "p = Go2MujocoParams(terrain={'type': 'rough'}); print(p.terrain.type, 'torch' in sys.modules, "
             "'mujoco' in sys.modules)")
@@ -281,8 +287,8 @@ from fastembody_go2.mujoco.terrain import hfield_bytes
 def rss():
     return int(open("/proc/self/statm").read().split()[1]) * 4096
 before = rss()
-env = make_go2_mujoco(Go2MujocoParams(num_envs=64, compile=False, nthread=2, terrain={"type": "rough"}),
-                      RunContext(seed=1))
+env = make_go2_mujoco(Go2MujocoParams(num_envs=64, compile=False, nthread=2, terrain={"type": "rough"},
+                                      hfield_upsample=4), RunContext(seed=1))
 for _ in range(20):
     env.step(torch.zeros(64, 12))
 print(json.dumps({"grown": rss() - before, "hfield": hfield_bytes(env.model), "models": len(env.driver.models)}))
@@ -294,7 +300,7 @@ def test_default_rough_terrain_memory_does_not_grow_with_buckets():
     out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     probe = json.loads(out.stdout.strip().splitlines()[-1])
-    assert probe["models"] == 2 and 80e6 < probe["hfield"] < 90e6  # 88 MB a copy at upsample 4
+    assert probe["models"] == 2 and 80e6 < probe["hfield"] < 90e6  # 88 MB a copy at upsample 4 (1 by default)
     # one hfield per stepping thread (not per dynamics bucket: 64 x 85 MB = 5.4 GB) plus the torch terrain
     assert probe["grown"] < 2 * probe["hfield"] + 150e6, probe
 

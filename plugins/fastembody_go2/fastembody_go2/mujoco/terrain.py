@@ -1,13 +1,16 @@
-"""go2-mujoco on rough terrain: the shared height field as a MuJoCo hfield, spawn points, curriculum, local ground.
+"""go2-mujoco on rough terrain: the shared height field as MuJoCo geoms, spawn points, curriculum, local ground.
 
 The ground is :mod:`fastembody_go2.terrain`'s array (``generate_terrain(params.terrain, seed)``, or a given
-``Terrain`` such as an evaluation course): the MJCF's ``floor`` plane is replaced by an hfield geom built by
-``terrain.mujoco_hfield.hfield_spec`` (each cell as ``upsample`` x ``upsample`` samples, so MuJoCo equals the torch
-columns except within hs / (2 upsample) of a riser) plus, when the field's outer ring is level, four boxes topped
-at that level reaching FRAME_MARGIN_M beyond it, so robots cannot walk off the field (the torch lookups read the
-edge cell off the map: the same flat continuation). The hfield then keeps ``hfield_border`` metres (at least one
-cell) of the array's flat border, the boxes replace the rest. An array whose cropped edge is not level (the
-evaluation courses continue their profile to the edge) is kept whole, without boxes: its border is the margin.
+``Terrain`` such as an evaluation course) in the shared surface model, built from two kinds of geom that replace the
+MJCF's ``floor`` plane (``ground_boxes`` true, the default): box geoms for the flat-topped ground
+(``terrain.mujoco_boxes``: treads, obstacle tops and flat ground, vertical risers) and an hfield for the rest
+(``terrain.mujoco_hfield.hfield_spec``, each cell as ``upsample`` x ``upsample`` samples of the surface, kept below
+the boxes); with ``ground_boxes`` false the hfield alone, risers ramping over hs / upsample. Around them, when the
+field's outer ring is level, four boxes topped at that level reach FRAME_MARGIN_M beyond it, so robots cannot walk
+off the field (the torch lookups read the edge cell off the map: the same flat continuation). The hfield then keeps
+``hfield_border`` metres (at least one cell) of the array's flat border, the frame replaces the rest. An array whose
+cropped edge is not level (the evaluation courses continue their profile to the edge) is kept whole, without a
+frame: its border is the margin.
 
 Everything the task reads from the ground uses the torch lookups (``ground_height``, ``height_scan``), so base
 height, falls and the height scan are bit-identical to go2-toy's on the same array. Spawning, the curriculum and
@@ -31,6 +34,7 @@ from ..terrain.field import Terrain, ground_height
 from ..terrain.generator import generate_terrain
 from ..terrain.mujoco_hfield import HFieldSpec, hfield_spec, hfield_xml, write_hfield
 from ..terrain.params import TerrainParams
+from ..terrain.mujoco_boxes import GroundBoxes, ground_boxes
 from ..terrain.scan import height_scan, scan_points
 from ..terrain.spawn import SpawnSpec
 from .model import MODEL_PATH, configure_model, import_mujoco
@@ -47,14 +51,18 @@ _FLOOR_KEYS_DROPPED = ("name", "type", "size", "pos", "quat", "euler", "axisangl
                        "hfield", "mesh")
 
 
-def frame_level(spec: HFieldSpec, vertical_scale: float) -> Optional[float]:
-    """Height of the hfield's outer ring of samples [m] when it is level (to the vertical unit), else None."""
-    grid = spec.data.reshape(spec.nrow, spec.ncol)
-    ring = np.concatenate((grid[0], grid[-1], grid[:, 0], grid[:, -1])).astype(np.float64)
-    if ring.max() - ring.min() > 1e-6:
+def frame_level(spec: HFieldSpec, terrain: Terrain) -> Optional[float]:
+    """Height of the terrain's cells under the hfield's outer ring of samples [m] when they are all one height, else
+    None (the cells, not the samples: under ground boxes the samples are kept below the ground)."""
+    radius_x, radius_y = spec.size[:2]
+    xs = spec.pos[0] + np.linspace(-radius_x, radius_x, spec.ncol)
+    ys = spec.pos[1] + np.linspace(-radius_y, radius_y, spec.nrow)
+    x = np.concatenate((xs, xs, np.full(spec.nrow, xs[0]), np.full(spec.nrow, xs[-1])))
+    y = np.concatenate((np.full(spec.ncol, ys[0]), np.full(spec.ncol, ys[-1]), ys, ys))
+    ring = ground_height(terrain.to("cpu"), torch.from_numpy(x).float(), torch.from_numpy(y).float())
+    if float(ring.max() - ring.min()) > 1e-6:
         return None
-    level = spec.pos[2] + spec.size[2] * float(ring[0])
-    return round(level / vertical_scale) * vertical_scale
+    return float(ring[0])
 
 
 def _frame_boxes(spec: HFieldSpec, level: float) -> Tuple[Tuple[Tuple[float, float, float], Tuple[float, ...]], ...]:
@@ -66,8 +74,9 @@ def _frame_boxes(spec: HFieldSpec, level: float) -> Tuple[Tuple[Tuple[float, flo
             ((cx, y0 - m / 2, z), (rx, m / 2, hz)), ((cx, y1 + m / 2, z), (rx, m / 2, hz)))
 
 
-def terrain_mjcf(path: Path, spec: HFieldSpec, level: Optional[float]) -> str:
-    """The MJCF at ``path`` with its ``floor`` geom replaced by the hfield (and the level frame around it).
+def terrain_mjcf(path: Path, spec: HFieldSpec, level: Optional[float], boxes: Optional[GroundBoxes] = None) -> str:
+    """The MJCF at ``path`` with its ``floor`` geom replaced by the hfield (and the level frame around it, and the
+    flat-topped ground's ``boxes``).
 
     The new geoms take the floor's contact and visual attributes (contype, friction, material, ...); relative
     asset directories are made absolute, since the text is compiled without its file."""
@@ -83,6 +92,12 @@ def terrain_mjcf(path: Path, spec: HFieldSpec, level: Optional[float]) -> str:
     if level is not None:
         for k, (centre, half) in enumerate(_frame_boxes(spec, level)):
             box = ET.fromstring(f'<geom name="{HFIELD_NAME}_frame{k}" type="box" {keep}/>')
+            box.set("pos", " ".join(repr(float(v)) for v in centre))
+            box.set("size", " ".join(repr(float(v)) for v in half))
+            geoms.append(box)
+    if boxes is not None:
+        for k, (centre, half) in enumerate(zip(boxes.centres, boxes.half_sizes)):
+            box = ET.fromstring(f'<geom name="{HFIELD_NAME}_box{k}" type="box" {keep}/>')
             box.set("pos", " ".join(repr(float(v)) for v in centre))
             box.set("size", " ".join(repr(float(v)) for v in half))
             geoms.append(box)
@@ -114,18 +129,21 @@ def compile_mjcf(text: str) -> Any:
     return mujoco.MjSpec.from_string(text).compile()
 
 
-def load_terrain_model(physics: Any, terrain: Terrain, upsample: int, keep_border: float) -> Any:
-    """The configured Go2 model standing on ``terrain`` (hfield data written; see the module for the border)."""
+def load_terrain_model(physics: Any, terrain: Terrain, upsample: int, keep_border: float,
+                       boxes: bool = True) -> Any:
+    """The configured Go2 model standing on ``terrain`` (hfield data written, the flat-topped ground as boxes
+    unless ``boxes`` is false; see the module)."""
     path = Path(getattr(physics, "model_file", None) or MODEL_PATH)
     if not path.is_file():
         raise EnvError(f"MuJoCo model file {path} not found")
     keep_border = max(float(keep_border), terrain.horizontal_scale)  # a level ring for the frame to join
-    spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M, keep_border=keep_border)
-    level = frame_level(spec, terrain.vertical_scale)
+    spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M, keep_border=keep_border,
+                       ground_boxes=boxes)
+    level = frame_level(spec, terrain)
     if level is None:  # the edge is not level: keep the whole array, no frame
-        spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M)
+        spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M, ground_boxes=boxes)
     try:
-        model = compile_mjcf(terrain_mjcf(path, spec, level))
+        model = compile_mjcf(terrain_mjcf(path, spec, level, ground_boxes(terrain) if boxes else None))
     except ValueError as exc:
         raise EnvError(f"cannot load MuJoCo model {path} with the terrain: {' '.join(str(exc).split())}") from None
     configure_model(model, physics)
@@ -164,7 +182,8 @@ def build_env_terrain(params: Any, seed: int, terrain: Optional[Terrain] = None,
     """(MjModel on the ground, EnvTerrain) of a ``Go2MujocoParams``: ``terrain``, else the generated one."""
     check_hfield_memory(params, terrain)
     ground = generate_terrain(params.terrain, int(seed)) if terrain is None else terrain
-    model = load_terrain_model(params.physics, ground, params.hfield_upsample, params.hfield_border)
+    model = load_terrain_model(params.physics, ground, params.hfield_upsample, params.hfield_border,
+                               params.ground_boxes)
     return model, EnvTerrain(ground, params.terrain, int(params.num_envs), spawn)
 
 

@@ -12,6 +12,7 @@ evaluation courses and the MuJoCo hfield export.
 * ``course_specs`` (torch-free): ``COURSES``, ``CourseName`` and the success constants; ``courses``: ``build_course``,
   ``course_progress`` and what an env needs to run one (``course_setup``, ``course_outcome``).
 * ``mujoco_hfield``: ``hfield_spec``, ``hfield_xml``, ``write_hfield``, ``hfield_height``.
+* ``mujoco_boxes``: ``ground_boxes``, ``flat_top_cells``, ``box_ceiling`` (the flat-topped ground as boxes, for MuJoCo).
 
 The torch-based names below are imported on first use (PEP 562), so configs validate without torch.
 """
@@ -32,6 +33,8 @@ _LAZY = {
     "COURSE_COMMAND_VX": "course_specs", "COURSE_SUCCESS_DISTANCE_M": "course_specs", "COURSE_TIME_LIMIT_S": "course_specs",
     "HFieldSpec": "mujoco_hfield", "hfield_spec": "mujoco_hfield", "hfield_xml": "mujoco_hfield",
     "write_hfield": "mujoco_hfield", "hfield_height": "mujoco_hfield",
+    "GroundBoxes": "mujoco_boxes", "ground_boxes": "mujoco_boxes", "flat_top_cells": "mujoco_boxes",
+    "box_ceiling": "mujoco_boxes",
 }
 
 __all__ = ["DEFAULT_PROPORTIONS", "HEIGHT_SCAN_NOISE_M", "HEIGHT_SCAN_OBS_SCALE", "TERRAIN_KINDS", "TILE_TYPES",
