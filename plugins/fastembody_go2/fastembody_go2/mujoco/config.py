@@ -82,7 +82,7 @@ class Go2MujocoParams(Go2TaskParams):
     ground_boxes: bool = True
     """The flat-topped ground (stair treads, obstacle tops, flat ground) as box geoms whose tops and vertical faces
     are exactly the surface model's treads and risers (``terrain.mujoco_boxes``), the hfield kept below them; false:
-    the hfield alone (a go2-toy teacher crossed 10 cm stairs up 65 % of the time with boxes, 0 % without)."""
+    the hfield alone (a go2-toy teacher crossed 10 cm stairs up 60 % of the time with boxes, 0 % without)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

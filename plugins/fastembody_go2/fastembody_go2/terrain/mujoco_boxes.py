@@ -4,7 +4,7 @@ Two things go wrong when a Go2 foot (a 2.2 cm sphere) walks on a MuJoCo hfield (
 a riser becomes a ramp one sample wide (76 deg for a 10 cm step at 4 samples per cell) that a foot slides off
 sideways, and a sphere about as large as the sample spacing meets many prisms at once (MuJoCo issues #236, #689),
 so even on flat treads it gets stray contact normals. A toy-trained height-scan teacher crossed 10 cm stairs up
-0 % of the time on the hfield, 65 % on boxes (AMD EPYC, 20 episodes). So, as mjlab builds its stairs and Miki et
+0 % of the time on the hfield, 60 % on boxes (AMD EPYC, 20 episodes). So, as mjlab builds its stairs and Miki et
 al. 2022 theirs, the flat-topped ground becomes box geoms and the hfield keeps only the smooth, sloped ground:
 
 * a **flat-topped cell** reads its own height over its whole square in the surface model (``field``): each of its
