@@ -392,9 +392,11 @@ class Go2MujocoEnv(VectorEnv):
         if self._renderer is None or self._renderer.size != (width, height):
             if self._renderer is not None:
                 self._renderer.close()
+            # on terrain a patch around the robot, drawn as an hfield: as steep as it can draw where the physics
+            # has vertical risers (ground boxes)
+            drawn = TerrainFrameRenderer.RENDER_UPSAMPLE if self.params.ground_boxes else self.params.hfield_upsample
             self._renderer = FrameRenderer(self.model, width, height, camera) if self._tiles is None else \
-                TerrainFrameRenderer(self.params.physics, self.terrain, self.params.hfield_upsample, width,
-                                     height, camera)  # a patch of the terrain around the robot
+                TerrainFrameRenderer(self.params.physics, self.terrain, drawn, width, height, camera)
         return self._renderer.render(self.models[env_id] if self.models else None, self.state[env_id])
 
     def close(self) -> None:

@@ -66,7 +66,7 @@ class TerrainFrameRenderer:
     """Samples per cell drawn (software GL: ~0.1 s a 640 x 480 frame at 2, ~0.3 s at 4); physics may use more."""
 
     def __init__(self, physics: Any, terrain: Any, upsample: int, width: int, height: int, camera: str = "track"):
-        """``upsample`` is the physics hfield's; the patch uses at most RENDER_UPSAMPLE samples per cell."""
+        """``upsample``: samples per cell to draw (at most RENDER_UPSAMPLE are)."""
         from .terrain import HFIELD_NAME, compile_mjcf, patch_spec, terrain_mjcf
 
         mujoco = import_mujoco()

@@ -89,18 +89,18 @@ def terrain_mjcf(path: Path, spec: HFieldSpec, level: Optional[float], boxes: Op
     keep = " ".join(f'{k}="{v}"' for k, v in floor.attrib.items() if k not in _FLOOR_KEYS_DROPPED)
     asset_text, geom_text = hfield_xml(spec, HFIELD_NAME, keep)
     geoms = [ET.fromstring(geom_text)]
+
+    def add_boxes(kind: str, placed: Any) -> None:
+        for k, (centre, half) in enumerate(placed):
+            box = ET.fromstring(f'<geom name="{HFIELD_NAME}_{kind}{k}" type="box" {keep}/>')
+            box.set("pos", " ".join(repr(float(v)) for v in centre))
+            box.set("size", " ".join(repr(float(v)) for v in half))
+            geoms.append(box)
+
     if level is not None:
-        for k, (centre, half) in enumerate(_frame_boxes(spec, level)):
-            box = ET.fromstring(f'<geom name="{HFIELD_NAME}_frame{k}" type="box" {keep}/>')
-            box.set("pos", " ".join(repr(float(v)) for v in centre))
-            box.set("size", " ".join(repr(float(v)) for v in half))
-            geoms.append(box)
+        add_boxes("frame", _frame_boxes(spec, level))
     if boxes is not None:
-        for k, (centre, half) in enumerate(zip(boxes.centres, boxes.half_sizes)):
-            box = ET.fromstring(f'<geom name="{HFIELD_NAME}_box{k}" type="box" {keep}/>')
-            box.set("pos", " ".join(repr(float(v)) for v in centre))
-            box.set("size", " ".join(repr(float(v)) for v in half))
-            geoms.append(box)
+        add_boxes("box", zip(boxes.centres, boxes.half_sizes))
     at = list(worldbody).index(floor)
     worldbody.remove(floor)
     for offset, geom in enumerate(geoms):
