@@ -75,7 +75,7 @@ class Go2MujocoParams(Go2TaskParams):
     """MuJoCo hfield samples per terrain cell and axis (the hfield holds the sloped ground; with ``ground_boxes``
     false also the risers, which ramp over hs / upsample: 76 / 80.5 deg for 10 / 15 cm steps at 4, 45 / 56 at 1).
     1 by default: with samples about as close as a foot is wide, MuJoCo's sphere-hfield contacts go astray (a
-    go2-toy teacher crossed the 20 deg slope up 40 % of the time at 1, 5 % at 4). Memory grows with its square
+    go2-toy teacher crossed the 20 deg slope up 45 % of the time at 1, 5 % at 4). Memory grows with its square
     (the default map is 5.5 MB at 1, 88 MB at 4, per stepping thread)."""
     hfield_border: float = 1.0
     """Flat border kept in the MuJoCo hfield [m] (level boxes continue the ground beyond it)."""

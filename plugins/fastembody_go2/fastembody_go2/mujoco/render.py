@@ -63,7 +63,7 @@ class TerrainFrameRenderer:
     RECENTRE_M = 3.0
     """The patch is re-cut when the base is this far from its centre [m]."""
     RENDER_UPSAMPLE = 2
-    """Samples per cell drawn (software GL: ~0.1 s a 640 x 480 frame at 2, ~0.3 s at 4); physics may use more."""
+    """Samples per cell drawn (software GL: ~0.1 s a 640 x 480 frame at 2, ~0.3 s at 4)."""
 
     def __init__(self, physics: Any, terrain: Any, upsample: int, width: int, height: int, camera: str = "track"):
         """``upsample``: samples per cell to draw (at most RENDER_UPSAMPLE are)."""
