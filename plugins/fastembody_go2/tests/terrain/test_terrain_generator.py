@@ -1,6 +1,5 @@
 """generate_terrain: deterministic per seed, legged_gym's layout, and the specified step heights / slopes."""
 import math
-import time
 
 import pytest
 import torch
@@ -44,9 +43,7 @@ def test_legged_gym_layout_and_difficulties():
     assert names == (["smooth_slope_up", "smooth_slope_down"] + ["rough_slope"] * 2 + ["stairs_up"] * 7
                      + ["stairs_down"] * 5 + ["discrete_obstacles"] * 4)
     assert row_difficulties(params) == pytest.approx([i / 10 for i in range(10)])
-    start = time.perf_counter()
-    terrain = generate_terrain(params, 0)
-    assert time.perf_counter() - start < 5.0
+    terrain = generate_terrain(params, 0)  # its time: benchmarks/go2_toy_env.py (terrain_generation_s)
     assert tuple(terrain.heights.shape) == (1300, 2100) and terrain.border == 250
     assert terrain.tile_types.tolist() == column_types(params)
     # tile (i, j) is centred at ((i + 0.5) 8, (j + 0.5) 8) and the border is flat
