@@ -301,8 +301,9 @@ def test_default_rough_terrain_memory_does_not_grow_with_buckets():
     assert out.returncode == 0, out.stderr
     probe = json.loads(out.stdout.strip().splitlines()[-1])
     assert probe["models"] == 2 and 80e6 < probe["hfield"] < 90e6  # 88 MB a copy at upsample 4 (1 by default)
-    # one hfield per stepping thread (not per dynamics bucket: 64 x 85 MB = 5.4 GB) plus the torch terrain
-    assert probe["grown"] < 2 * probe["hfield"] + 150e6, probe
+    # one hfield per stepping thread (not per dynamics bucket: 64 x 85 MB = 5.4 GB) plus the torch terrain, the ~6 k
+    # ground boxes in every model copy and the allocator's leftovers from building them (measured 262-293 MB in all)
+    assert probe["grown"] < 2 * probe["hfield"] + 200e6, probe
 
 
 RENDER_PROBE = """

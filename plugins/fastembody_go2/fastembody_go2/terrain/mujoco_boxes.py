@@ -45,23 +45,30 @@ class GroundBoxes(NamedTuple):
     """[K, 3] float64 half sizes [m]."""
 
 
-def _neighbours(heights: torch.Tensor) -> Iterator[torch.Tensor]:
-    """Views of the 8 neighbour heights of every cell (off-map cells read the edge, as the lookups do)."""
+BLOCK_ROWS = 128
+"""Rows per block when scanning the map: a few MB of temporaries at a time (the default map has 2.7 M cells)."""
+
+
+def _blocks(heights: torch.Tensor) -> Iterator[Tuple[slice, torch.Tensor, List[torch.Tensor]]]:
+    """(rows, their heights, views of their 8 neighbour heights) per block of BLOCK_ROWS rows (off-map cells read
+    the edge, as the lookups do)."""
     padded = torch.nn.functional.pad(heights[None, None], (1, 1, 1, 1), mode="replicate")[0, 0]
     rows, cols = heights.shape
-    for di in (-1, 0, 1):
-        for dj in (-1, 0, 1):
-            if (di, dj) != (0, 0):
-                yield padded[1 + di:1 + di + rows, 1 + dj:1 + dj + cols]
+    for start in range(0, rows, BLOCK_ROWS):
+        end = min(start + BLOCK_ROWS, rows)
+        around = [padded[1 + di + start:1 + di + end, 1 + dj:1 + dj + cols]
+                  for di in (-1, 0, 1) for dj in (-1, 0, 1) if (di, dj) != (0, 0)]
+        yield slice(start, end), heights[start:end], around
 
 
 def flat_top_cells(terrain: Terrain) -> torch.Tensor:
     """bool ``[rows, cols]``: the cells whose surface is flat at their own height (see the module)."""
-    h = terrain.heights.to("cpu")
+    h = terrain.heights.to("cpu", torch.float32)
     riser = terrain.riser_min
     flat_top = torch.ones_like(h, dtype=torch.bool)
-    for n in _neighbours(h):  # one neighbour at a time: the default map has 2.7 M cells
-        flat_top &= (n == h) | ((n - h).abs() > riser)
+    for rows, own, around in _blocks(h):
+        for n in around:
+            flat_top[rows] &= (n == own) | ((n - own).abs() > riser)
     return flat_top
 
 
@@ -69,8 +76,9 @@ def box_ceiling(terrain: Terrain) -> torch.Tensor:
     """float32 ``[rows, cols]``: the height a MuJoCo hfield must stay below in each cell (see the module)."""
     h = terrain.heights.to("cpu", torch.float32)
     lowest = h.clone()
-    for n in _neighbours(h):
-        torch.minimum(lowest, n, out=lowest)
+    for rows, _, around in _blocks(h):
+        for n in around:
+            torch.minimum(lowest[rows], n, out=lowest[rows])
     lowest -= HFIELD_CLEARANCE_M
     return lowest.masked_fill_(~flat_top_cells(terrain), float("inf"))
 
