@@ -34,7 +34,7 @@ from ..terrain.field import Terrain, ground_height
 from ..terrain.generator import generate_terrain
 from ..terrain.mujoco_hfield import HFieldSpec, hfield_spec, hfield_xml, write_hfield
 from ..terrain.params import TerrainParams
-from ..terrain.mujoco_boxes import GroundBoxes, ground_boxes
+from ..terrain.mujoco_boxes import GroundBoxes, box_ceiling, flat_top_cells, ground_boxes
 from ..terrain.scan import height_scan, scan_points
 from ..terrain.spawn import SpawnSpec
 from .model import MODEL_PATH, configure_model, import_mujoco
@@ -137,13 +137,14 @@ def load_terrain_model(physics: Any, terrain: Terrain, upsample: int, keep_borde
     if not path.is_file():
         raise EnvError(f"MuJoCo model file {path} not found")
     keep_border = max(float(keep_border), terrain.horizontal_scale)  # a level ring for the frame to join
-    spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M, keep_border=keep_border,
-                       ground_boxes=boxes)
+    flat_top = flat_top_cells(terrain) if boxes else None
+    ceiling = None if flat_top is None else box_ceiling(terrain, flat_top)
+    spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M, keep_border=keep_border, ceiling=ceiling)
     level = frame_level(spec, terrain)
     if level is None:  # the edge is not level: keep the whole array, no frame
-        spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M, ground_boxes=boxes)
+        spec = hfield_spec(terrain, upsample=upsample, base_z=HFIELD_BASE_M, ceiling=ceiling)
     try:
-        model = compile_mjcf(terrain_mjcf(path, spec, level, ground_boxes(terrain) if boxes else None))
+        model = compile_mjcf(terrain_mjcf(path, spec, level, None if flat_top is None else ground_boxes(terrain, flat_top)))
     except ValueError as exc:
         raise EnvError(f"cannot load MuJoCo model {path} with the terrain: {' '.join(str(exc).split())}") from None
     configure_model(model, physics)

@@ -15,7 +15,7 @@ al. 2022 theirs, the flat-topped ground becomes box geoms and the hfield keeps o
   faces are then exactly the surface model's treads and risers.
 * ``box_ceiling`` is what the hfield must stay below in each cell: under a box, ``HFIELD_CLEARANCE_M`` below the
   lowest height of the cell's 3 x 3 neighbourhood, so the hfield never touches a foot on a box nor rises out of a
-  lower cell beside one (+inf elsewhere). ``mujoco_hfield.hfield_spec(ground_boxes=True)`` clamps its samples to it.
+  lower cell beside one (+inf elsewhere). ``mujoco_hfield.hfield_spec(ceiling=...)`` clamps its samples to it.
   The walking ground (hfield and boxes, the higher of the two) then equals ``field.ground_surface`` on the
   boxes and at the hfield's samples, except within half a sample spacing of where a box meets a cell that is not
   flat-topped: there the hfield dips (a groove at the box's foot) or ramps up onto the box's top (from a higher
@@ -23,7 +23,7 @@ al. 2022 theirs, the flat-topped ground becomes box geoms and the hfield keeps o
 
 Pure numpy / torch; no mujoco import.
 """
-from typing import Iterator, List, NamedTuple, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import torch
@@ -72,15 +72,17 @@ def flat_top_cells(terrain: Terrain) -> torch.Tensor:
     return flat_top
 
 
-def box_ceiling(terrain: Terrain) -> torch.Tensor:
-    """float32 ``[rows, cols]``: the height a MuJoCo hfield must stay below in each cell (see the module)."""
+def box_ceiling(terrain: Terrain, flat_top: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """float32 ``[rows, cols]``: the height a MuJoCo hfield must stay below in each cell (see the module);
+    ``flat_top``: ``flat_top_cells(terrain)`` if already computed."""
     h = terrain.heights.to("cpu", torch.float32)
     lowest = h.clone()
     for rows, _, around in _blocks(h):
         for n in around:
             torch.minimum(lowest[rows], n, out=lowest[rows])
     lowest -= HFIELD_CLEARANCE_M
-    return lowest.masked_fill_(~flat_top_cells(terrain), float("inf"))
+    flat_top = flat_top_cells(terrain) if flat_top is None else flat_top
+    return lowest.masked_fill_(~flat_top, float("inf"))
 
 
 def _rectangles(mask: np.ndarray, heights: np.ndarray) -> List[Tuple[int, int, int, int, float]]:
@@ -106,10 +108,12 @@ def _rectangles(mask: np.ndarray, heights: np.ndarray) -> List[Tuple[int, int, i
     return sorted(out)
 
 
-def ground_boxes(terrain: Terrain) -> GroundBoxes:
-    """Boxes covering the flat-topped cells of ``terrain`` (see the module)."""
+def ground_boxes(terrain: Terrain, flat_top: Optional[torch.Tensor] = None) -> GroundBoxes:
+    """Boxes covering the flat-topped cells of ``terrain`` (see the module); ``flat_top``: ``flat_top_cells(terrain)``
+    if already computed."""
     heights = terrain.heights.to("cpu").numpy()
-    rects = _rectangles(flat_top_cells(terrain).numpy(), heights)
+    flat_top = flat_top_cells(terrain) if flat_top is None else flat_top
+    rects = _rectangles(flat_top.numpy(), heights)
     if not rects:
         return GroundBoxes(np.zeros((0, 3)), np.zeros((0, 3)))
     r = np.asarray(rects, dtype=np.float64)

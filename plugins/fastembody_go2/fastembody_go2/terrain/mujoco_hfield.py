@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 from .field import Terrain, ground_surface
-from .mujoco_boxes import box_ceiling
 
 
 class HFieldSpec(NamedTuple):
@@ -45,13 +44,13 @@ class HFieldSpec(NamedTuple):
 
 
 def hfield_spec(terrain: Terrain, upsample: int = 4, base_z: float = 1.0,
-                keep_border: Optional[float] = None, ground_boxes: bool = False) -> HFieldSpec:
+                keep_border: Optional[float] = None, ceiling: Optional[torch.Tensor] = None) -> HFieldSpec:
     """The hfield of ``terrain``: each cell as ``upsample`` x ``upsample`` samples of ``ground_surface``.
 
     ``keep_border`` [m] crops the flat border to at most that width (None keeps all of it); the field then ends
     there, so an env whose robots may walk further should add flat ground (e.g. boxes topped at z = 0) outside.
-    ``ground_boxes``: the flat-topped cells will be ``ground_boxes`` geoms; their samples are clamped to
-    ``mujoco_boxes.box_ceiling`` so the hfield stays under the boxes.
+    ``ceiling`` ``[rows, cols]`` (``mujoco_boxes.box_ceiling``): each cell's samples are clamped below it, so the
+    hfield stays under the ground boxes.
     """
     if upsample < 1:
         raise ValueError(f"upsample must be >= 1, got {upsample}")
@@ -64,8 +63,8 @@ def hfield_spec(terrain: Terrain, upsample: int = 4, base_z: float = 1.0,
     xs = corner + (torch.arange(max(rows * upsample, 2), dtype=torch.float64) + 0.5) * step
     ys = corner + (torch.arange(max(cols * upsample, 2), dtype=torch.float64) + 0.5) * step
     data = np.empty((ys.numel(), xs.numel()), dtype=np.float32)  # [y, x]: rows along y
-    if ground_boxes:  # [y, x] per sample: the cell's ceiling
-        cells = box_ceiling(cpu)[drop:drop + rows, drop:drop + cols].t()
+    if ceiling is not None:  # [y, x] per sample: the cell's ceiling
+        cells = ceiling.to("cpu", torch.float32)[drop:drop + rows, drop:drop + cols].t()
         cell_x = (torch.arange(xs.numel()) // upsample).clamp(max=rows - 1)
         cell_y = (torch.arange(ys.numel()) // upsample).clamp(max=cols - 1)
     chunk = max(1, 250_000 // xs.numel())
@@ -73,7 +72,7 @@ def hfield_spec(terrain: Terrain, upsample: int = 4, base_z: float = 1.0,
         y = ys[start:start + chunk, None].to(torch.float32).expand(-1, xs.numel())
         x = xs[None, :].to(torch.float32).expand(y.shape[0], -1)
         z = ground_surface(cpu, x, y)[0]
-        if ground_boxes:
+        if ceiling is not None:
             ceiling = cells[cell_y[start:start + chunk]][:, cell_x]
             z = torch.minimum(z, ceiling)
         data[start:start + chunk] = z.numpy()

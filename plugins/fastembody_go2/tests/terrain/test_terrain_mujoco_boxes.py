@@ -12,7 +12,7 @@ mujoco = pytest.importorskip("mujoco")
 
 
 def _model(terrain, upsample=1, body=""):
-    spec = hfield_spec(terrain, upsample=upsample, ground_boxes=True)
+    spec = hfield_spec(terrain, upsample=upsample, ceiling=box_ceiling(terrain))
     boxes = ground_boxes(terrain)
     asset, geom = hfield_xml(spec)
     box_xml = "".join(f'<geom name="box{k}" type="box" pos="{c[0]} {c[1]} {c[2]}" size="{h[0]} {h[1]} {h[2]}"/>'
@@ -72,8 +72,8 @@ def test_boxes_and_hfield_together_are_the_walking_surface(mixed):
 
 
 def test_the_hfield_stays_below_every_box(mixed):
-    spec = hfield_spec(mixed, upsample=2, ground_boxes=True)
     ceiling = box_ceiling(mixed).numpy()
+    spec = hfield_spec(mixed, upsample=2, ceiling=box_ceiling(mixed))
     grid = spec.pos[2] + spec.size[2] * spec.data.reshape(spec.nrow, spec.ncol).astype(np.float64)  # [y, x]
     under = np.repeat(np.repeat(ceiling.T, 2, 0), 2, 1)  # per sample
     assert (grid <= under + 1e-5).all()
