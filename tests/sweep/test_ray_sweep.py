@@ -152,13 +152,14 @@ def test_asha_stops_a_torchrun_trial_which_saves_and_is_pruned(write_sweep, tmp_
     first, second = sorted(_outcomes(trials).values(), key=lambda o: o["started"])
     assert (first["state"], second["state"]) == ("complete", "pruned"), lines
     assert "stopped by ASHA at step 3" in second["note"] and second["value"] is not None
-    records = read_metrics(tmp_path / second["run_dirs"][0] / "metrics.jsonl")
-    assert 3 <= len(records) < 16 and records[-1]["env_steps"] == 2 * 64 * 8 * len(records)
-    # The trial is reported as soon as its job has SIGTERM; the job saves and exits on its own, in the background.
+    # The trial is reported as soon as its job has SIGTERM; the job finishes its iteration (one more metrics record),
+    # saves and exits on its own, in the background: its files are read once it has exited.
     deadline = time.time() + 10
     while _processes_naming(second["run_dirs"][0]) and time.time() < deadline:
         time.sleep(0.2)
     assert not _processes_naming(second["run_dirs"][0]), "the stopped trial's torchrun job is still running"
+    records = read_metrics(tmp_path / second["run_dirs"][0] / "metrics.jsonl")
+    assert 3 <= len(records) < 16 and records[-1]["env_steps"] == 2 * 64 * 8 * len(records)
     saved = list((tmp_path / second["run_dirs"][0] / "checkpoints").glob("*.pt"))
     assert [p.name for p in saved] == [f"model_{len(records)}.pt"]
 
