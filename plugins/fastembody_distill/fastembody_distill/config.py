@@ -13,6 +13,7 @@ ACTIVATIONS = ACTIVATION_NAMES
 RNN_TYPES = ("none", "gru", "lstm")
 COLLECTIONS = ("student", "teacher", "schedule")
 LOSS_TYPES = ("mse", "huber")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
@@ -73,6 +74,10 @@ class DistillationParams:
     """Recurrent students: truncated-BPTT window (steps per gradient step, the state carried across windows)."""
     max_grad_norm: Optional[float] = 1.0
     """Gradient-norm clip of the student (None: no clip)."""
+    precision: str = "auto"
+    """Matmul precision of the teacher's and the student's forward passes and the student's update: "fp32", "bf16"
+    (autocast; the loss, labels, recurrent states, normaliser and optimiser state stay fp32) or "auto" (bf16 where
+    the hardware has native bf16 matmuls, as PPO's ``precision``; fp32 elsewhere)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.teacher_checkpoint, str):
@@ -86,7 +91,7 @@ class DistillationParams:
                 f"hidden sizes must be a non-empty list of positive integers, got {self.hidden_dims}", key="hidden_dims"
             )
         for key, allowed in (("activation", ACTIVATIONS), ("rnn_type", RNN_TYPES), ("collection", COLLECTIONS),
-                             ("loss_type", LOSS_TYPES)):
+                             ("loss_type", LOSS_TYPES), ("precision", PRECISIONS)):
             check_one_of(getattr(self, key), key, allowed)
         for key in ("history_length", "rnn_hidden_size", "rnn_num_layers", "beta_decay_iterations",
                     "num_learning_epochs", "num_mini_batches", "gradient_length"):

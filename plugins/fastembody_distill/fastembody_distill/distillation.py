@@ -32,7 +32,9 @@ from fastembody_core import (
     broadcast_module_states,
     check_memory,
     load_module_state,
+    maybe_autocast,
     obs_group_names,
+    resolve_precision,
 )
 
 from .config import DistillationParams
@@ -67,6 +69,7 @@ class Distillation(AlgorithmHandle):
         self.params = params
         self.ctx = ctx or RunContext()
         self.device = torch.device(self.ctx.device)
+        self.amp_dtype = resolve_precision(params.precision, self.device)
         self.env_device = torch.device(env_spec.device)
         self.world_size = int(self.ctx.world_size)
         self.num_envs, self.num_actions = env_spec.num_envs, env_spec.num_actions
@@ -151,7 +154,8 @@ class Distillation(AlgorithmHandle):
     @torch.no_grad()
     def act(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         st, teacher = self._storage(), self._require_teacher()
-        labels = teacher.act(obs)
+        with maybe_autocast(self.device, self.amp_dtype):
+            labels = teacher.act(obs)
         frame = self._student_frame(obs)
         if st.step == 0 and st.state0 is not None:
             st.state0.copy_(self.student_state)
@@ -161,7 +165,7 @@ class Distillation(AlgorithmHandle):
             inputs, self.student_state = self.student.observe(frame, self.student_state)
             actions = labels
         else:
-            student_mean, self.student_state, inputs = self.student.act(frame, self.student_state)
+            student_mean, inputs = self._student_act(frame)
             if p_teacher <= 0.0:
                 actions = student_mean
             elif p_teacher >= 1.0:
@@ -196,12 +200,14 @@ class Distillation(AlgorithmHandle):
             for _ in range(p.num_learning_epochs):
                 state = st.state0
                 for inputs, labels, resets in st.windows(p.gradient_length):
-                    mean, state = self.student(inputs, state, resets)
+                    with maybe_autocast(self.device, self.amp_dtype):
+                        mean, state = self.student(inputs, state, resets)
                     losses.append(self._step(mean, labels))
-                    state = state.detach()
+                    state = state.detach().float()
         else:
             for inputs, labels in st.mini_batches(p.num_mini_batches, p.num_learning_epochs):
-                mean, _ = self.student(inputs)
+                with maybe_autocast(self.device, self.amp_dtype):
+                    mean, _ = self.student(inputs)
                 losses.append(self._step(mean, labels))
         st.clear()
         self.iteration += 1
@@ -234,7 +240,7 @@ class Distillation(AlgorithmHandle):
         frame = self._student_frame(obs)
         if self.student_state is not None and self.student_state.shape[1] != frame.shape[0]:
             self.student_state = self.student.initial_state(frame.shape[0], self.device)  # another batch size
-        mean, self.student_state, _ = self.student.act(frame, self.student_state)
+        mean, self.student_state, _ = self.student.act(frame, self.student_state)  # fp32, as deployed
         return mean.to(self.env_device)
 
     @torch.no_grad()
@@ -324,6 +330,13 @@ class Distillation(AlgorithmHandle):
         if self.storage is None:
             raise TrainingError("distillation: call setup(num_steps_per_env) before the rollout")
         return self.storage
+
+    def _student_act(self, frame: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Collection: the student's action mean for ``frame`` (advancing its state, kept fp32) and its input."""
+        with maybe_autocast(self.device, self.amp_dtype):
+            mean, state, inputs = self.student.act(frame, self.student_state)
+        self.student_state = None if state is None else state.float()
+        return mean, inputs
 
     def _student_frame(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         parts = [obs[g].reshape(obs[g].shape[0], -1) for g in self.student_obs_groups]

@@ -92,7 +92,8 @@ class Teacher:
         x = (parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)).to(self.device, torch.float32)
         if self.hidden is not None and self.hidden.shape[1] != x.shape[0]:  # another batch size: fresh state
             self.hidden = self.actor.model.initial_state(x.shape[0], self.device)
-        mean, self.hidden = self.actor(x, self.hidden)
+        mean, hidden = self.actor(x, self.hidden)
+        self.hidden = None if hidden is None else hidden.float()  # fp32 under bf16 autocast too
         return mean
 
     @torch.no_grad()
