@@ -31,16 +31,19 @@ def load_env_state(env: Any, state: Dict[str, Any], buffers: Sequence[str]) -> N
     if tuple(state["mujoco_state"].shape) != env.state.shape:
         raise CheckpointError(f"go2-mujoco: checkpoint MuJoCo state has shape "
                               f"{tuple(state['mujoco_state'].shape)}, this model needs {env.state.shape}")
+    for name in buffers:  # every check before anything changes
+        now, saved = getattr(env, name), state["buffers"][name]
+        if tuple(saved.shape) != tuple(now.shape):
+            raise CheckpointError(f"go2-mujoco: checkpoint env state buffers.{name} has shape "
+                                  f"{tuple(saved.shape)}, this env expects {tuple(now.shape)}")
+    if env._tiles is not None:
+        env._tiles.check(state["terrain"])
     with torch.inference_mode():
         env.state[:] = state["mujoco_state"].numpy()
         env.sensors[:] = state["mujoco_sensors"].numpy()
         env.generator.set_state(state["generator"].cpu())
         for name in buffers:
-            now, saved = getattr(env, name), state["buffers"][name]
-            if tuple(saved.shape) != tuple(now.shape):
-                raise CheckpointError(f"go2-mujoco: checkpoint env state buffers.{name} has shape "
-                                      f"{tuple(saved.shape)}, this env expects {tuple(now.shape)}")
-            setattr(env, name, saved.to(dtype=now.dtype).clone())
+            setattr(env, name, state["buffers"][name].to(dtype=getattr(env, name).dtype).clone())
         if env._tiles is not None:
             env._tiles.load_state_dict(state["terrain"])
         env._apply_bucket_dynamics(range(len(env._bucket_models)))

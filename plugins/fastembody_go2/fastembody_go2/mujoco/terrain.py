@@ -14,29 +14,27 @@ frame: its border is the margin.
 
 Everything the task reads from the ground uses the torch lookups (``ground_height``, ``height_scan``), so base
 height, falls and the height scan are bit-identical to go2-toy's on the same array. Spawning, the curriculum and
-the env's state for resuming live in :class:`EnvTerrain` (go2-toy's rules, see ``toy/terrain_env.py``).
+the env's state for resuming live in :class:`EnvTerrain` (the shared ``terrain/run_state.py``, as go2-toy's).
 """
 import dataclasses
 import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 import torch
 
-from fastembody_core import CheckpointError, EnvError
+from fastembody_core import EnvError
 
 from ..compiled import MaybeCompiled
-from ..kinematics import yaw_quat
-from ..terrain.curriculum import TerrainCurriculum
 from ..terrain.field import Terrain, ground_height
 from ..terrain.generator import generate_terrain
 from ..terrain.mujoco_hfield import HFieldSpec, hfield_spec, hfield_xml, write_hfield
 from ..terrain.params import TerrainParams
+from ..terrain.run_state import TerrainRunState
 from ..terrain.mujoco_boxes import GroundBoxes, box_ceiling, flat_top_cells, ground_boxes
 from ..terrain.scan import height_scan, scan_points
-from ..terrain.spawn import SpawnSpec
 from .model import MODEL_PATH, configure_model, import_mujoco
 
 HFIELD_NAME = "terrain"
@@ -218,21 +216,13 @@ def scan_bases(base_pos: torch.Tensor, quat: torch.Tensor, terrain: Terrain, poi
     return height_scan(terrain, base_pos.float(), yaw, points, offset, clip)
 
 
-class EnvTerrain:
-    """An env's terrain: the array (CPU), each env's tile (curriculum) and spawn point (go2-toy's rules).
-
-    Robots spawn at their tile's origin plus U(+-``spawn.xy_noise``) in x and y, with the lowest foot above the
-    highest ground under the base and the feet. At every episode end inside ``step`` (never at ``reset()``, so the
-    very first reset is skipped, as in legged_gym) the curriculum moves the env by legged_gym's rule, with the
-    distance walked measured from the env's spawn point, as go2-toy does."""
+class EnvTerrain(TerrainRunState):
+    """An env's terrain: the array (CPU), each env's tile (curriculum) and spawn point, in go2-toy's rules
+    (:class:`~fastembody_go2.terrain.run_state.TerrainRunState`): the lowest foot above the highest ground under the
+    base and the feet."""
 
     def __init__(self, terrain: Terrain, params: TerrainParams, num_envs: int, spawn: Optional[Any] = None):
-        self.terrain = terrain.to("cpu")
-        self.spawn = spawn or SpawnSpec()
-        self.curriculum = TerrainCurriculum(self.terrain, params.max_init_level, params.curriculum)
-        self.spawn_xy = torch.zeros(num_envs, 2)
-        """[N, 2] world xy of each env's base at its last spawn (the curriculum's distance is from here)."""
-        self.num_envs = num_envs
+        super().__init__(terrain, params, num_envs, "go2-mujoco", spawn)
 
     def ground(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Ground z [m] under world (x, y) (the torch column lookup)."""
@@ -243,59 +233,17 @@ class EnvTerrain:
         xy = torch.from_numpy(xy).float()
         return ground_height(self.terrain, xy[:, 0], xy[:, 1])
 
-    def initialise(self, generator: torch.Generator) -> None:
-        """Draw the initial levels (once, at the env's first reset)."""
-        if self.curriculum.num_envs == 0:
-            self.curriculum.initial(self.num_envs, generator)
-
     def place(self, ids: torch.Tensor, quat: torch.Tensor, height: torch.Tensor, foot_body: torch.Tensor,
               uniform: Callable[..., torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(xy [k, 2], quaternion [k, 4], base z [k]) of the envs ``ids`` moved from the flat spawn (yaw-only
         ``quat``, base z ``height`` over a floor at 0, body-frame feet ``foot_body`` [k, 4, 3]) onto their tiles."""
-        k = ids.numel()
-        if self.spawn.yaw is not None:
-            quat = yaw_quat(torch.full((k,), float(self.spawn.yaw)))
-        noise = float(self.spawn.xy_noise)
-        xy = self.curriculum.origins(ids)[:, :2] + uniform((-noise, noise), k, 2)
+        xy, quat = self.spawn_points(ids, quat, uniform)
         yaw = 2.0 * torch.atan2(quat[:, 3], quat[:, 0])  # yaw-only quaternions
         cos, sin = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]
         fx, fy = foot_body[..., 0], foot_body[..., 1]
         x = torch.cat((xy[:, :1], xy[:, :1] + cos * fx - sin * fy), dim=1)
         y = torch.cat((xy[:, 1:], xy[:, 1:] + sin * fx + cos * fy), dim=1)
-        self.spawn_xy[ids] = xy
         return xy, quat, height + self.ground(x, y).max(dim=1).values
-
-    def end_episodes(self, ids: torch.Tensor, base_xy: torch.Tensor, commands_xy: torch.Tensor,
-                     episode_length_s: float, generator: torch.Generator) -> torch.Tensor:
-        """Move the finished envs ``ids`` by legged_gym's rule; returns the mean level (0-d).
-
-        ``base_xy`` [k, 2] is where they ended, ``commands_xy`` [k, 2] their last linear velocity commands."""
-        return self.curriculum.end_episodes(ids, self.spawn_xy[ids], base_xy, commands_xy, episode_length_s, generator)
-
-    def checksum(self) -> float:
-        """A fingerprint of the array (a resumed run must stand on the same ground)."""
-        return float(self.terrain.heights.double().sum())
-
-    def state_dict(self) -> Dict[str, Any]:
-        """Curriculum levels and columns, spawn points, the array's shape and fingerprint (checked on load)."""
-        return {"curriculum": self.curriculum.state_dict(), "spawn_xy": self.spawn_xy.clone(),
-                "heights_shape": list(self.terrain.heights.shape), "heights_sum": self.checksum()}
-
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        shape = list(state.get("heights_shape", []))
-        if shape != list(self.terrain.heights.shape) or not math.isclose(
-                float(state.get("heights_sum", math.nan)), self.checksum(), rel_tol=1e-9, abs_tol=1e-6):
-            raise CheckpointError(f"go2-mujoco: checkpoint env state is for another terrain ({shape} height field), "
-                                  f"this env's is {list(self.terrain.heights.shape)} (another terrain config or seed?)")
-        spawn_xy = state["spawn_xy"]
-        if tuple(spawn_xy.shape) != tuple(self.spawn_xy.shape):
-            raise CheckpointError(f"go2-mujoco: checkpoint env state terrain.spawn_xy has shape "
-                                  f"{tuple(spawn_xy.shape)}, this env expects {tuple(self.spawn_xy.shape)}")
-        try:
-            self.curriculum.load_state_dict(state["curriculum"])
-        except ValueError as exc:
-            raise CheckpointError(f"go2-mujoco: checkpoint terrain curriculum: {exc}") from None
-        self.spawn_xy = spawn_xy.to(torch.float32).clone()
 
 
 def patch_spec(terrain: Terrain, centre: Tuple[float, float], cells: int, upsample: int) -> HFieldSpec:

@@ -8,7 +8,8 @@ evaluation courses and the MuJoCo hfield export.
   ``column_contacts``. World frame and the surface model (smooth below the slope threshold, vertical risers above)
   are documented there.
 * ``scan``: ``scan_points``, ``height_scan``, ``mean_ground_height``.
-* ``curriculum``: ``TerrainCurriculum``.
+* ``curriculum``: ``TerrainCurriculum``; ``run_state``: ``TerrainRunState`` (an env's tiles, spawn points and resume
+  state, with ``ground_fingerprint``), the part of go2-toy's and go2-mujoco's terrain handling they share.
 * ``course_specs`` (torch-free): ``COURSES``, ``CourseName`` and the success constants; ``courses``: ``build_course``,
   ``course_progress`` and what an env needs to run one (``course_setup``, ``course_outcome``).
 * ``mujoco_hfield``: ``hfield_spec``, ``hfield_xml``, ``write_hfield``, ``hfield_height``.
@@ -27,7 +28,7 @@ _LAZY = {
     "ground_normal": "field", "column_contacts": "field", "ground_surface": "field", "ground_patch": "field",
     "generate_terrain": "generator", "row_difficulties": "generator", "column_types": "generator",
     "scan_points": "scan", "height_scan": "scan", "mean_ground_height": "scan",
-    "TerrainCurriculum": "curriculum",
+    "TerrainCurriculum": "curriculum", "TerrainRunState": "run_state", "ground_fingerprint": "run_state",
     "COURSES": "course_specs", "COURSE_SPECS": "course_specs", "CourseName": "course_specs",
     "build_course": "courses", "course_progress": "courses", "course_setup": "courses", "course_outcome": "courses",
     "COURSE_COMMAND_VX": "course_specs", "COURSE_SUCCESS_DISTANCE_M": "course_specs", "COURSE_TIME_LIMIT_S": "course_specs",

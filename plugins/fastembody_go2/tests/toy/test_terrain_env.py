@@ -211,6 +211,11 @@ def test_terrain_and_curriculum_resume_bit_exactly():
     assert torch.equal(env.curriculum.levels, resumed.curriculum.levels)
     with pytest.raises(CheckpointError, match="another terrain"):
         make(**dict(kwargs, seed=6)).load_state_dict(saved)  # other seed, other ground
+    other_surface = make(**dict(kwargs, terrain=dict(SMALL_ROUGH, slope_threshold=0.5)))  # same array, risers elsewhere
+    before = other_surface.state_dict()
+    with pytest.raises(CheckpointError, match="another terrain surface"):
+        other_surface.load_state_dict(saved)
+    assert torch.equal(other_surface.curriculum.levels, before["terrain"]["curriculum"]["levels"])  # nothing changed
     flat = make(num_envs=12, seed=5, height_scan_in_policy=True)  # the same buffer shapes, on flat ground
     with pytest.raises(CheckpointError, match="saved on flat ground"):
         resumed.load_state_dict(flat.state_dict())
