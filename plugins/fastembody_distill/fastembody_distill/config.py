@@ -65,7 +65,12 @@ class DistillationParams:
     huber_delta: float = 1.0
     """Threshold of the Huber loss."""
     learning_rate: float = 1e-3
-    """Adam learning rate of the student."""
+    """Adam learning rate of the student (at the first iteration, with a decay)."""
+    learning_rate_end: Optional[float] = None
+    """A linear decay: the learning rate moves from learning_rate to this over learning_rate_decay_iterations and
+    stays there (a late student then changes little from one checkpoint to the next); None: constant."""
+    learning_rate_decay_iterations: int = 1000
+    """Iterations of the learning-rate decay (with learning_rate_end)."""
     num_learning_epochs: int = 1
     """Passes over the rollout per update."""
     num_mini_batches: int = 4
@@ -94,7 +99,7 @@ class DistillationParams:
                              ("loss_type", LOSS_TYPES), ("precision", PRECISIONS)):
             check_one_of(getattr(self, key), key, allowed)
         for key in ("history_length", "rnn_hidden_size", "rnn_num_layers", "beta_decay_iterations",
-                    "num_learning_epochs", "num_mini_batches", "gradient_length"):
+                    "num_learning_epochs", "num_mini_batches", "gradient_length", "learning_rate_decay_iterations"):
             check_int(getattr(self, key), key, 1)
         if self.is_recurrent and self.history_length != 1:
             raise ConfigError(
@@ -104,13 +109,21 @@ class DistillationParams:
             )
         for key in ("beta_start", "beta_end"):
             check_fraction(getattr(self, key), key)
-        for key in ("learning_rate", "huber_delta") + (("max_grad_norm",) if self.max_grad_norm is not None else ()):
+        optional = tuple(k for k in ("max_grad_norm", "learning_rate_end") if getattr(self, k) is not None)
+        for key in ("learning_rate", "huber_delta") + optional:
             check_positive(getattr(self, key), key)
         check_positive(self.action_noise_std, "action_noise_std", allow_zero=True)
 
     @property
     def is_recurrent(self) -> bool:
         return self.rnn_type != "none"
+
+    def learning_rate_at(self, iteration: int) -> float:
+        """The student's learning rate for the update after ``iteration`` updates (0-based)."""
+        if self.learning_rate_end is None:
+            return self.learning_rate
+        progress = min(1.0, max(0, iteration) / float(self.learning_rate_decay_iterations))
+        return self.learning_rate + (self.learning_rate_end - self.learning_rate) * progress
 
     def teacher_probability(self, iteration: int) -> float:
         """Probability that the teacher acts during collection at ``iteration`` (0-based updates done)."""

@@ -191,6 +191,7 @@ class Distillation(AlgorithmHandle):
         p, st = self.params, self._storage()
         if not st.full:
             raise TrainingError(f"distillation: update() after {st.step} of {st.num_steps} rollout steps")
+        self._set_learning_rate(p.learning_rate_at(self.iteration))
         # The normaliser learns from this rollout before the epochs, so the student fits the inputs as it will
         # see them when it next acts.
         if self.student.model.normalizer is not None:
@@ -286,11 +287,14 @@ class Distillation(AlgorithmHandle):
         return state
 
     def apply_resume_changes(self, changes: Mapping[str, Tuple[Any, Any]]) -> None:
-        """A learning rate changed on --resume replaces the checkpoint's."""
-        if "learning_rate" in changes:
-            self.learning_rate = float(self.params.learning_rate)
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.learning_rate
+        """A learning rate (or its decay) changed on --resume replaces the checkpoint's."""
+        if {"learning_rate", "learning_rate_end", "learning_rate_decay_iterations"} & set(changes):
+            self._set_learning_rate(self.params.learning_rate_at(self.iteration))
+
+    def _set_learning_rate(self, learning_rate: float) -> None:
+        self.learning_rate = float(learning_rate)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate
 
     def load_policy_state(self, state: Mapping[str, Any]) -> None:
         """The student only (what acting and export need)."""
@@ -308,9 +312,7 @@ class Distillation(AlgorithmHandle):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.load_policy_state(state)
         self.optimizer.load_state_dict(state["optimizer_state"])
-        self.learning_rate = float(state["learning_rate"])
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.learning_rate
+        self._set_learning_rate(state["learning_rate"])
         self.iteration = int(state["iteration"])
         self._last_teacher_probability = self.params.teacher_probability(self.iteration)
         teacher = state["teacher"]

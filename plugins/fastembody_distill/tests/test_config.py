@@ -31,6 +31,9 @@ def test_defaults_are_valid_and_rsl_rl_like():
         ({"student_obs_groups": []}, "student_obs_groups"),
         ({"teacher_obs_groups": []}, "teacher_obs_groups"),
         ({"gradient_length": 0}, "gradient_length"),
+        ({"precision": "fp16"}, "precision"),
+        ({"learning_rate_end": -1e-4}, "learning_rate_end"),
+        ({"learning_rate_end": 1e-4, "learning_rate_decay_iterations": 0}, "learning_rate_decay_iterations"),
     ],
 )
 def test_bad_values_name_their_key(kwargs, key):
@@ -44,6 +47,12 @@ def test_teacher_probability_per_collection_mode():
     assert DistillationParams(collection="student").teacher_probability(0) == 0.0
     p = DistillationParams(collection="schedule", beta_start=1.0, beta_end=0.2, beta_decay_iterations=10)
     assert [round(p.teacher_probability(i), 3) for i in (0, 5, 10, 30)] == [1.0, 0.6, 0.2, 0.2]
+
+
+def test_learning_rate_decays_linearly_then_holds():
+    assert DistillationParams(learning_rate=2e-3).learning_rate_at(10_000) == 2e-3  # constant by default
+    p = DistillationParams(learning_rate=1e-3, learning_rate_end=1e-4, learning_rate_decay_iterations=10)
+    assert [round(p.learning_rate_at(i), 6) for i in (0, 5, 10, 30)] == [1e-3, 5.5e-4, 1e-4, 1e-4]
 
 
 def _experiment(params):

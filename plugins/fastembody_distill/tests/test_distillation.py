@@ -134,8 +134,18 @@ def test_schedule_moves_from_teacher_to_student(tmp_path, pd_teacher, pointmass)
     assert [x["Distillation/teacher_probability"] for x in lines] == [1.0, 0.75, 0.5, 0.25, 0.0]
 
 
+def test_learning_rate_decay_reaches_the_optimiser(tmp_path, pd_teacher, pointmass):
+    params = DistillationParams(teacher_checkpoint=str(pd_teacher), learning_rate=1e-3, learning_rate_end=1e-4,
+                                learning_rate_decay_iterations=2, **SMALL)
+    algorithm, _ = _train(pointmass(16), params, iterations=4, run_dir=tmp_path / "run", steps=4)
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [round(x["Loss/learning_rate"], 6) for x in lines] == [1e-3, 5.5e-4, 1e-4, 1e-4]
+    assert algorithm.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+
+
 def test_resume_through_the_trainer_is_exact(tmp_path, pd_teacher, pointmass):
-    params = DistillationParams(teacher_checkpoint=str(pd_teacher), history_length=3, **SMALL)
+    params = DistillationParams(teacher_checkpoint=str(pd_teacher), history_length=3,
+                                learning_rate_end=1e-4, learning_rate_decay_iterations=3, **SMALL)  # mid-decay
     whole, _ = _train(pointmass(16), params, iterations=4, run_dir=tmp_path / "whole", steps=8)
     _train(pointmass(16), params, iterations=2, run_dir=tmp_path / "split", steps=8)
     resumed, summary = _train(pointmass(16, seed=99), params, iterations=4, run_dir=tmp_path / "split",
