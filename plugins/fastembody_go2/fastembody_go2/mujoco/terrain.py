@@ -238,12 +238,7 @@ class EnvTerrain(TerrainRunState):
         """(xy [k, 2], quaternion [k, 4], base z [k]) of the envs ``ids`` moved from the flat spawn (yaw-only
         ``quat``, base z ``height`` over a floor at 0, body-frame feet ``foot_body`` [k, 4, 3]) onto their tiles."""
         xy, quat = self.spawn_points(ids, quat, uniform)
-        yaw = 2.0 * torch.atan2(quat[:, 3], quat[:, 0])  # yaw-only quaternions
-        cos, sin = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]
-        fx, fy = foot_body[..., 0], foot_body[..., 1]
-        x = torch.cat((xy[:, :1], xy[:, :1] + cos * fx - sin * fy), dim=1)
-        y = torch.cat((xy[:, 1:], xy[:, 1:] + sin * fx + cos * fy), dim=1)
-        return xy, quat, height + self.ground(x, y).max(dim=1).values
+        return xy, quat, height + self.highest_ground(xy, quat, foot_body[..., :2])
 
 
 def patch_spec(terrain: Terrain, centre: Tuple[float, float], cells: int, upsample: int) -> HFieldSpec:

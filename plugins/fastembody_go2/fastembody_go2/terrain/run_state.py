@@ -16,7 +16,7 @@ from fastembody_core import CheckpointError
 
 from ..kinematics import yaw_quat
 from .curriculum import TerrainCurriculum
-from .field import Terrain
+from .field import Terrain, ground_height
 from .params import TerrainParams
 from .spawn import SpawnSpec
 
@@ -56,6 +56,16 @@ class TerrainRunState:
         xy = self.curriculum.origins(ids)[:, :2] + uniform((-noise, noise), ids.numel(), 2)
         self.spawn_xy[ids] = xy
         return xy, quat
+
+    def highest_ground(self, xy: torch.Tensor, quat: torch.Tensor, feet_xy: torch.Tensor) -> torch.Tensor:
+        """[k] highest ground under the points ``xy`` [k, 2] and under the feet at ``feet_xy`` [k, 4, 2] from them,
+        in the frame of the yaw-only ``quat`` [k, 4] (where a spawning robot must be lifted above)."""
+        yaw = 2.0 * torch.atan2(quat[:, 3], quat[:, 0])
+        cos, sin = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]
+        fx, fy = feet_xy[..., 0], feet_xy[..., 1]
+        x = torch.cat((xy[:, :1], xy[:, :1] + cos * fx - sin * fy), dim=1)
+        y = torch.cat((xy[:, 1:], xy[:, 1:] + sin * fx + cos * fy), dim=1)
+        return ground_height(self.terrain, x, y).max(dim=1).values
 
     def end_episodes(self, ids: torch.Tensor, end_xy: torch.Tensor, commands_xy: torch.Tensor,
                      episode_length_s: float, generator: torch.Generator) -> torch.Tensor:

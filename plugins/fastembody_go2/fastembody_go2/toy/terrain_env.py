@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .. import robot
-from ..terrain.field import Terrain, ground_height
+from ..terrain.field import Terrain
 from ..terrain.params import TerrainParams
 from ..terrain.run_state import TerrainRunState
 from ..terrain.scan import scan_points
@@ -44,14 +44,8 @@ class TerrainSetup(TerrainRunState):
         """``(pos, quat)`` of the envs ``ids`` moved from the flat spawn (``pos`` [k, 3] CoM at flat-ground
         height, yaw-only ``quat`` [k, 4], body-frame feet ``foot_b`` [k, 4, 3]) onto their tiles."""
         xy, quat = self.spawn_points(ids, quat, uniform)
-        yaw = 2.0 * torch.atan2(quat[:, 3], quat[:, 0])  # yaw-only quaternions
-        cos, sin = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]
-        rel_x = foot_b[..., 0] - robot.COM_OFFSET[0]
-        rel_y = foot_b[..., 1] - robot.COM_OFFSET[1]
-        feet_x = xy[:, :1] + cos * rel_x - sin * rel_y
-        feet_y = xy[:, 1:] + sin * rel_x + cos * rel_y
-        ground = ground_height(self.terrain, torch.cat((feet_x, xy[:, :1]), 1), torch.cat((feet_y, xy[:, 1:]), 1))
-        return torch.cat((xy, pos[:, 2:] + ground.max(1, keepdim=True).values), 1), quat
+        feet_xy = foot_b[..., :2] - torch.tensor(robot.COM_OFFSET[:2], device=foot_b.device)  # from the CoM
+        return torch.cat((xy, pos[:, 2:] + self.highest_ground(xy, quat, feet_xy)[:, None]), 1), quat
 
     def scan_ground(self, state: BodyState, scan: ScanConstants, current: Optional[torch.Tensor],
                     ids: Optional[torch.Tensor] = None) -> torch.Tensor:
