@@ -224,10 +224,6 @@ class EnvTerrain(TerrainRunState):
     def __init__(self, terrain: Terrain, params: TerrainParams, num_envs: int, spawn: Optional[Any] = None):
         super().__init__(terrain, params, num_envs, "go2-mujoco", spawn)
 
-    def ground(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Ground z [m] under world (x, y) (the torch column lookup)."""
-        return ground_height(self.terrain, x, y)
-
     def under(self, xy: np.ndarray) -> torch.Tensor:
         """[N] ground z under the world points ``xy`` [N, 2] (float64 NumPy, e.g. the bases of MuJoCo states)."""
         xy = torch.from_numpy(xy).float()
