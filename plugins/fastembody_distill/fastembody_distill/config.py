@@ -74,7 +74,9 @@ class DistillationParams:
     num_learning_epochs: int = 1
     """Passes over the rollout per update."""
     num_mini_batches: int = 4
-    """Feed-forward students: shuffled minibatches per epoch (must divide num_envs * num_steps_per_env)."""
+    """Minibatches per epoch. Feed-forward students: shuffled samples (must divide num_envs * num_steps_per_env).
+    Recurrent students: shuffled groups of whole env trajectories (must divide num_envs), each cut into
+    gradient_length windows: num_mini_batches * ceil(num_steps_per_env / gradient_length) gradient steps."""
     gradient_length: int = 15
     """Recurrent students: truncated-BPTT window (steps per gradient step, the state carried across windows)."""
     max_grad_norm: Optional[float] = 1.0

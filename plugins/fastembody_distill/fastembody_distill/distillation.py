@@ -133,6 +133,12 @@ class Distillation(AlgorithmHandle):
         if num_steps_per_env < 1:
             raise ConfigError(f"must be >= 1, got {num_steps_per_env}", key="num_steps_per_env")
         batch = self.num_envs * num_steps_per_env
+        if p.is_recurrent and self.num_envs % p.num_mini_batches != 0:
+            raise ConfigError(
+                f"{p.num_mini_batches} minibatches do not divide the envs ({self.num_envs}; a recurrent student's "
+                f"minibatches are groups of whole env trajectories); use a divisor of {self.num_envs}",
+                key="algorithm.params.num_mini_batches",
+            )
         if not p.is_recurrent and batch % p.num_mini_batches != 0:
             raise ConfigError(
                 f"{p.num_mini_batches} minibatches do not divide the batch (num_envs * num_steps_per_env = {batch}); "
@@ -199,12 +205,13 @@ class Distillation(AlgorithmHandle):
         losses: List[torch.Tensor] = []
         if self.student.is_recurrent:
             for _ in range(p.num_learning_epochs):
-                state = st.state0
-                for inputs, labels, resets in st.windows(p.gradient_length):
-                    with maybe_autocast(self.device, self.amp_dtype):
-                        mean, state = self.student(inputs, state, resets)
-                    losses.append(self._step(mean, labels))
-                    state = state.detach().float()
+                for envs in st.env_groups(p.num_mini_batches):
+                    state = st.state0[:, envs]
+                    for inputs, labels, resets in st.windows(p.gradient_length, envs):
+                        with maybe_autocast(self.device, self.amp_dtype):
+                            mean, state = self.student(inputs, state, resets)
+                        losses.append(self._step(mean, labels))
+                        state = state.detach().float()
         else:
             for inputs, labels in st.mini_batches(p.num_mini_batches, p.num_learning_epochs):
                 with maybe_autocast(self.device, self.amp_dtype):

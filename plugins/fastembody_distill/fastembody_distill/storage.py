@@ -2,7 +2,7 @@
 
 No rewards, values or returns: distillation is supervised (rewards are only logged by the trainer).
 """
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import torch
 
@@ -55,11 +55,22 @@ class DistillationStorage:
                 idx = perm[i * size : (i + 1) * size]
                 yield inputs[idx], labels[idx]
 
-    def windows(self, length: int) -> Iterator[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    def env_groups(self, num_groups: int) -> List[torch.Tensor]:
+        """Recurrent students: the envs in ``num_groups`` shuffled, equal groups (each trained on its whole
+        trajectories, as rsl_rl's recurrent minibatches)."""
+        return list(torch.randperm(self.num_envs, device=self.device).chunk(num_groups))
+
+    def windows(
+        self, length: int, envs: Optional[torch.Tensor] = None
+    ) -> Iterator[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Recurrent students: consecutive ``(inputs[L, B, D], labels[L, B, A], resets[L, B])`` windows in time
-        order; ``resets[t]`` is True where an episode began at step t (the state must be zeroed before it)."""
-        resets = torch.zeros_like(self.dones)
-        resets[1:] = self.dones[:-1]
+        order, of the envs ``envs`` (all if None); ``resets[t]`` is True where an episode began at step t (the
+        state must be zeroed before it)."""
+        inputs, labels, dones = self.student_inputs, self.teacher_actions, self.dones
+        if envs is not None:
+            inputs, labels, dones = inputs[:, envs], labels[:, envs], dones[:, envs]
+        resets = torch.zeros_like(dones)
+        resets[1:] = dones[:-1]
         for start in range(0, self.num_steps, length):
             end = min(start + length, self.num_steps)
-            yield self.student_inputs[start:end], self.teacher_actions[start:end], resets[start:end]
+            yield inputs[start:end], labels[start:end], resets[start:end]

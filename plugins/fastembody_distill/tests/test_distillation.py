@@ -127,6 +127,32 @@ def test_bf16_collection_and_gradients_stay_close_to_fp32_and_states_fp32(go2_sp
     assert float(torch.nn.functional.cosine_similarity(g16, g32, dim=0)) > 0.99
 
 
+def test_recurrent_minibatches_are_groups_of_whole_env_trajectories(go2_spec, go2_teacher):
+    spec = go2_spec(num_envs=8)
+    obs = {g: torch.randn(8, *shape) for g, shape in spec.observation_shapes.items()}
+    params = DistillationParams(teacher_checkpoint=str(go2_teacher()), rnn_type="gru", history_length=1,
+                                rnn_hidden_size=16, hidden_dims=[16], num_mini_batches=2, gradient_length=4,
+                                num_learning_epochs=2)
+    algorithm = make_distillation(spec, params, RunContext())
+    algorithm.setup(6)
+    batches = []
+    forward = algorithm.student.forward
+    algorithm.student.forward = lambda inputs, state, resets: batches.append(inputs.shape[:2]) or forward(
+        inputs, state, resets)
+    for _ in range(6):
+        algorithm.act(obs)
+        algorithm.process_env_step(obs, torch.zeros(8), torch.zeros(8, dtype=torch.bool), {})
+    algorithm.update(obs)
+    # 2 epochs x 2 groups of 4 envs x windows of 4 and 2 steps: one gradient step each
+    assert batches == [(4, 4), (2, 4)] * 4
+    assert algorithm.optimizer.state_dict()["state"][0]["step"] == 8
+
+    with pytest.raises(ConfigError, match="3 minibatches do not divide the envs") as err:
+        make_distillation(spec, DistillationParams(teacher_checkpoint=str(go2_teacher()), rnn_type="gru",
+                                                   history_length=1, num_mini_batches=3), RunContext()).setup(6)
+    assert err.value.key == "algorithm.params.num_mini_batches"
+
+
 def test_schedule_moves_from_teacher_to_student(tmp_path, pd_teacher, pointmass):
     params = DistillationParams(teacher_checkpoint=str(pd_teacher), collection="schedule", beta_decay_iterations=4, **SMALL)
     _train(pointmass(16), params, iterations=5, run_dir=tmp_path / "run", steps=4)

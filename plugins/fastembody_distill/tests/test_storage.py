@@ -30,3 +30,19 @@ def test_windows_are_in_time_order_with_resets_after_dones():
     assert resets[:, 2].tolist() == [False, False, False, False, False, True]
     st.clear()
     assert st.step == 0 and not st.full
+
+
+def test_env_groups_split_whole_trajectories_and_windows_keep_their_resets():
+    st = _filled()
+    torch.manual_seed(0)
+    groups = st.env_groups(2)
+    assert len(groups) == 2 and sorted(torch.cat(groups).tolist()) == [0, 1, 2, 3]
+    for envs in groups:
+        windows = list(st.windows(4, envs))
+        labels = torch.cat([w[1] for w in windows])  # label = env + 10 * step
+        assert labels.shape == (6, 2, 1)
+        assert torch.equal(labels[:, :, 0], envs.float().view(1, -1) + 10 * torch.arange(6.0).view(-1, 1))
+        resets = torch.cat([w[2] for w in windows])
+        for column, env in enumerate(envs.tolist()):
+            expected = {0: 3, 2: 5}.get(env)  # env 0 ended at step 2, env 2 at step 4
+            assert resets[:, column].nonzero().flatten().tolist() == ([] if expected is None else [expected])
