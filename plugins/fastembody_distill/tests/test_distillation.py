@@ -65,7 +65,8 @@ def test_recurrent_student_learns_with_truncated_bptt(tmp_path, pd_teacher, poin
     seed = learning_seed(0)
     algorithm, _ = _train(pointmass(64, seed=seed), params, iterations=20, run_dir=tmp_path / "run", seed=seed)
     losses = _losses(tmp_path / "run")
-    # seeds 0-9: last/first 0.01-0.02 (GRU), 0.01-0.08 (LSTM); 32 envs x 8 iterations left the LSTM at 0.3-1.2
+    # seeds 0-9, one group of all envs: last/first 0.01-0.02 (GRU), 0.01-0.08 (LSTM); 32 envs x 8 iterations left
+    # the LSTM at 0.3-1.2. With the default 4 recurrent minibatches: seeds 0-5 pass in fp32 and bf16.
     assert losses[-1] < 0.25 * losses[0], losses
     assert algorithm.student.is_recurrent
     # one layer of 64 envs x 32 units; an LSTM stacks (h, c) in one tensor
