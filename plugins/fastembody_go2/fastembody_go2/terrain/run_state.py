@@ -18,6 +18,7 @@ from ..kinematics import yaw_quat
 from .curriculum import TerrainCurriculum
 from .field import Terrain, ground_height
 from .params import TerrainParams
+from .scan import scan_world_xy
 from .spawn import SpawnSpec
 
 
@@ -60,11 +61,8 @@ class TerrainRunState:
     def highest_ground(self, xy: torch.Tensor, quat: torch.Tensor, feet_xy: torch.Tensor) -> torch.Tensor:
         """[k] highest ground under the points ``xy`` [k, 2] and under the feet at ``feet_xy`` [k, 4, 2] from them,
         in the frame of the yaw-only ``quat`` [k, 4] (where a spawning robot must be lifted above)."""
-        yaw = 2.0 * torch.atan2(quat[:, 3], quat[:, 0])
-        cos, sin = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]
-        fx, fy = feet_xy[..., 0], feet_xy[..., 1]
-        x = torch.cat((xy[:, :1], xy[:, :1] + cos * fx - sin * fy), dim=1)
-        y = torch.cat((xy[:, 1:], xy[:, 1:] + sin * fx + cos * fy), dim=1)
+        feet_x, feet_y = scan_world_xy(xy, 2.0 * torch.atan2(quat[:, 3], quat[:, 0]), feet_xy)
+        x, y = torch.cat((xy[:, :1], feet_x), dim=1), torch.cat((xy[:, 1:], feet_y), dim=1)
         return ground_height(self.terrain, x, y).max(dim=1).values
 
     def end_episodes(self, ids: torch.Tensor, end_xy: torch.Tensor, commands_xy: torch.Tensor,

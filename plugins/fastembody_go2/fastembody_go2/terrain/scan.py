@@ -32,9 +32,10 @@ def scan_points(params: TerrainParams, device: Optional[Union[str, torch.device]
 
 
 def scan_world_xy(base_pos: torch.Tensor, yaw: torch.Tensor, points: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """World (x, y), each [N, P], of the scan points of N bases at ``base_pos`` [N, >=2] with heading ``yaw`` [N]."""
+    """World (x, y), each [N, P], of the body-frame points ``points`` ([P, 2] shared, or [N, P, 2] per base) of N
+    bases at ``base_pos`` [N, >=2] with heading ``yaw`` [N]."""
     cos, sin = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]
-    px, py = points[:, 0][None, :], points[:, 1][None, :]
+    px, py = points[..., 0], points[..., 1]
     world_x = torch.addcmul(base_pos[:, 0:1], cos, px).sub_(sin * py)
     world_y = torch.addcmul(base_pos[:, 1:2], sin, px).add_(cos * py)
     return world_x, world_y
