@@ -55,6 +55,9 @@ class LocomotionState(NamedTuple):
     """[N] number of penalised bodies (thighs, calves) touching the ground."""
     terminated: torch.Tensor
     """[N] bool: the episode ended in a fall (not a time-out)."""
+    foot_clearance: torch.Tensor
+    """[N, 4] height of each foot sphere's bottom above the ground under its centre [m] (the column top on
+    terrain: ``terrain.field.ground_height``, the lookup every backend shares)."""
 
 
 class RewardShape(NamedTuple):
@@ -64,6 +67,7 @@ class RewardShape(NamedTuple):
     base_height_target: float
     feet_air_time_target: float
     dt: float
+    feet_clearance_target: float
 
 
 RewardFn = Callable[[LocomotionState, RewardShape], torch.Tensor]
@@ -145,6 +149,13 @@ def termination(s: LocomotionState, p: RewardShape) -> torch.Tensor:
     return s.terminated.to(s.base_height.dtype)
 
 
+def feet_clearance(s: LocomotionState, p: RewardShape) -> torch.Tensor:
+    """Isaac Lab's Spot foot clearance as a penalty: sum over feet of (clearance - target)² weighted by
+    tanh(2 |v_xy|) (swinging feet count, standing ones do not), only while a linear velocity is commanded."""
+    error = (s.foot_clearance - p.feet_clearance_target) ** 2 * torch.tanh(2.0 * s.foot_speed_xy)
+    return error.sum(-1) * (torch.norm(s.commands[:, :2], dim=1) > 0.1)
+
+
 REWARD_FUNCTIONS: Dict[str, RewardFn] = {
     "tracking_lin_vel": tracking_lin_vel,
     "tracking_ang_vel": tracking_ang_vel,
@@ -163,6 +174,7 @@ REWARD_FUNCTIONS: Dict[str, RewardFn] = {
     "feet_slip": feet_slip,
     "pose": pose,
     "termination": termination,
+    "feet_clearance": feet_clearance,
 }
 assert tuple(REWARD_FUNCTIONS) == REWARD_TERMS
 

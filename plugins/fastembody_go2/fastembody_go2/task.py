@@ -95,8 +95,10 @@ REWARD_TERMS: Tuple[str, ...] = (
     "feet_slip",
     "pose",
     "termination",
+    "feet_clearance",
 )
-"""Every reward term the go2 envs implement (legged_gym names; ``feet_slip`` and ``pose`` from Playground)."""
+"""Every reward term the go2 envs implement (legged_gym names; ``feet_slip`` and ``pose`` from Playground,
+``feet_clearance`` from Isaac Lab's Spot task)."""
 
 DEFAULT_REWARD_SCALES: Dict[str, float] = {
     "tracking_lin_vel": 1.0,
@@ -116,5 +118,6 @@ DEFAULT_REWARD_SCALES: Dict[str, float] = {
     "feet_slip": 0.0,
     "pose": 0.0,
     "termination": 0.0,
+    "feet_clearance": 0.0,
 }
 """unitree_rl_gym's Go2 scales (each multiplied by the policy dt, 0.02 s, when applied)."""

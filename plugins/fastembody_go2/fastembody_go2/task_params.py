@@ -51,7 +51,7 @@ class RewardParams:
     """Scale per term, merged over unitree_rl_gym's Go2 defaults (set 0 to disable a term). Each is multiplied by
     the policy dt (0.02 s). Terms: tracking_lin_vel, tracking_ang_vel, lin_vel_z, ang_vel_xy, orientation, torques,
     dof_vel, dof_acc, action_rate, base_height, feet_air_time, collision, dof_pos_limits, stand_still, feet_slip,
-    pose, termination."""
+    pose, termination, feet_clearance."""
     tracking_sigma: float = 0.25
     """Velocity tracking reward = exp(-error² / tracking_sigma)."""
     soft_dof_pos_limit: float = 0.9
@@ -60,6 +60,9 @@ class RewardParams:
     """Target base height for the base_height term [m]."""
     feet_air_time_target: float = 0.5
     """feet_air_time rewards sum(air_time - target) at each touchdown [s]."""
+    feet_clearance_target: float = 0.1
+    """feet_clearance penalises sum((clearance - target)² tanh(2 |v_xy|)) over the feet: the swing height of a
+    foot's bottom above the ground under it [m]."""
     only_positive_rewards: bool = True
     """Clip each step's total reward (before the termination term) at zero, as legged_gym does."""
 
@@ -83,6 +86,7 @@ class RewardParams:
         if not 0.0 < self.soft_dof_pos_limit <= 1.0:
             raise ConfigError(f"must be in (0, 1], got {self.soft_dof_pos_limit}", key="soft_dof_pos_limit")
         check_positive(self.feet_air_time_target, "feet_air_time_target", allow_zero=True)
+        check_positive(self.feet_clearance_target, "feet_clearance_target", allow_zero=True)
 
 
 @dataclass

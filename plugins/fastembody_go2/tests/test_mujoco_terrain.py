@@ -129,6 +129,9 @@ def test_a_robot_on_a_stair_tread_stands_under_zero_action(on_stairs):
                            torch.from_numpy(feet[..., 1]).float()).numpy()
     assert feet[..., 2] - ground == pytest.approx(np.full((4, 4), robot.FOOT_RADIUS), abs=0.005)  # on the treads
     assert np.ptp(ground[0]) > 0.05  # the legs stand on different steps
+    # the feet_clearance reward's input: each foot's bottom above the ground under it, not above z = 0
+    assert m.foot_clearance.numpy() == pytest.approx(feet[..., 2] - robot.FOOT_RADIUS - ground, abs=1e-5)
+    assert float(m.foot_clearance.abs().max()) < 0.005
 
 
 def test_base_height_and_height_scan_are_measured_from_the_local_ground(on_stairs):

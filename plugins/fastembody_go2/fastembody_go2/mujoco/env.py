@@ -134,7 +134,8 @@ class Go2MujocoEnv(VectorEnv):
             soft_joint_lower=middle - half,
             soft_joint_upper=middle + half,
             reward_shape=RewardShape(p.rewards.tracking_sigma, p.rewards.base_height_target,
-                                     p.rewards.feet_air_time_target, self.step_dt),
+                                     p.rewards.feet_air_time_target, self.step_dt,
+                                     p.rewards.feet_clearance_target),
             reward_terms=self.reward_terms,
             reward_scales=tuple(p.rewards.scales[name] for name in self.reward_terms),
             only_positive_rewards=p.rewards.only_positive_rewards,
@@ -222,7 +223,7 @@ class Go2MujocoEnv(VectorEnv):
             m, out = self._post_physics(torch.from_numpy(self.state), torch.from_numpy(self.sensors), self._columns,
                                         self.params.max_roll, self.params.max_pitch, actions, self.actions,
                                         self.last_joint_vel, self.commands, self.heading, self.feet_air_time,
-                                        self.last_contacts, self.constants, steer, self._ground())
+                                        self.last_contacts, self.constants, steer, *self._grounds())
             self.commands, self.feet_air_time, self.last_contacts = out.commands, out.feet_air_time, m.foot_contacts
             self.last_joint_vel, self.base_lin_vel, self.actions = m.joint_vel, m.base_lin_vel, actions
             self.episode_sums += out.per_term
@@ -255,7 +256,7 @@ class Go2MujocoEnv(VectorEnv):
     # -- internals -----------------------------------------------------------------------------------------
     def _measure(self) -> Measured:
         return self._measure_state(torch.from_numpy(self.state), torch.from_numpy(self.sensors), self._columns,
-                                   self.params.max_roll, self.params.max_pitch, self._ground())
+                                   self.params.max_roll, self.params.max_pitch, *self._grounds())
 
     def _observe(self, m: Measured) -> None:
         groups = self._groups
@@ -342,9 +343,13 @@ class Go2MujocoEnv(VectorEnv):
         """``[N, 3]`` world position of each base frame (e.g. for ``terrain.course_progress``)."""
         return torch.from_numpy(self.state[:, self.index.base_pos]).float().to(self.device)
 
-    def _ground(self) -> Optional[torch.Tensor]:
-        """[N] ground z under each base (None on flat ground, where it is 0)."""
-        return None if self._tiles is None else self._tiles.under(self.state[:, self.index.base_pos[:2]])
+    def _grounds(self) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+        """([N] ground z under each base, [N, 4] under each foot); (None, None) on flat ground, where it is 0."""
+        if self._tiles is None:
+            return None, None
+        feet = self.sensors[:, self.index.foot_pos].reshape(-1, 4, 3)[..., :2].reshape(-1, 2)
+        return (self._tiles.under(self.state[:, self.index.base_pos[:2]]),
+                self._tiles.under(np.ascontiguousarray(feet)).view(-1, 4))
 
     def height_scan(self) -> torch.Tensor:
         """[N, P] legged_gym's height scan [m] around each base: clip(base_z - scan_offset - ground_z, +-scan_clip)

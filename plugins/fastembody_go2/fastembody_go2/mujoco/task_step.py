@@ -9,6 +9,7 @@ from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from .. import robot
 from ..observations import ObservationInputs, concat_terms, noise_amplitudes, term_values
 from ..rewards import LocomotionState, RewardShape, air_time_step, heading_commands, step_rewards
 from ..task import CRITIC_TERMS, HEIGHT_SCAN_TERM, POLICY_TERMS, observation_groups
@@ -92,6 +93,8 @@ class Measured(NamedTuple):
     """[N, 4] world horizontal foot speed."""
     foot_height: torch.Tensor
     """[N, 4] foot-centre height [m]."""
+    foot_clearance: torch.Tensor
+    """[N, 4] foot sphere bottoms above the ground under their centres [m]."""
     collisions: torch.Tensor
     """[N] thighs and calves touching the ground."""
     yaw: torch.Tensor
@@ -111,12 +114,14 @@ class Columns(NamedTuple):
 
 
 def measure(state: torch.Tensor, sensors: torch.Tensor, columns: Columns, max_roll: float,
-            max_pitch: float, ground: Optional[torch.Tensor] = None) -> Measured:
+            max_pitch: float, ground: Optional[torch.Tensor] = None,
+            foot_ground: Optional[torch.Tensor] = None) -> Measured:
     """Read a batch of MuJoCo states ``[N, nstate]`` and sensor values ``[N, nsensordata]`` (float64 views of
     the driver's arrays); the maths runs in float64, the results are float32.
 
     ``ground`` [N] is the ground z under each base on terrain: base height is measured from it, and a base
-    below it (sunk into the terrain) is a fall. None: flat ground at z 0."""
+    below it (sunk into the terrain) is a fall; ``foot_ground`` [N, 4] the ground z under each foot (its
+    clearance is measured from it). None: flat ground at z 0."""
     n = state.shape[0]
     s = state.index_select(1, columns.state)
     d = sensors.index_select(1, columns.sensors)
@@ -132,6 +137,10 @@ def measure(state: torch.Tensor, sensors: torch.Tensor, columns: Columns, max_ro
     fallen = ((d[:, 28:30] > BASE_CONTACT_THRESHOLD).any(-1) | (roll.abs() > max_roll) | (pitch.abs() > max_pitch)
               | ~torch.isfinite(s).all(-1))
     base_height = s[:, 2]
+    foot_height = d[:, 4:16].reshape(n, 4, 3)[..., 2]
+    foot_clearance = foot_height - robot.FOOT_RADIUS
+    if foot_ground is not None:
+        foot_clearance = foot_clearance - foot_ground
     if ground is not None:
         base_height = base_height - ground
         fallen = fallen | (base_height < 0.0)
@@ -146,7 +155,8 @@ def measure(state: torch.Tensor, sensors: torch.Tensor, columns: Columns, max_ro
         torques=d[:, 38:50].float(),
         foot_contacts=d[:, 0:4] > FOOT_CONTACT_THRESHOLD,
         foot_speed_xy=torch.sqrt(foot_vel[..., 0] ** 2 + foot_vel[..., 1] ** 2).float(),
-        foot_height=d[:, 4:16].reshape(n, 4, 3)[..., 2].float(),
+        foot_height=foot_height.float(),
+        foot_clearance=foot_clearance.float(),
         collisions=(d[:, 30:38] > COLLISION_THRESHOLD).sum(-1).float(),
         yaw=torch.atan2(r10, r00).float(),
         fallen=fallen,
@@ -207,6 +217,7 @@ def task_step(
         foot_speed_xy=m.foot_speed_xy,
         collisions=m.collisions,
         terminated=m.fallen,
+        foot_clearance=m.foot_clearance,
     )
     reward, per_term, air_time, tracking_error = step_rewards(state, contact_filt, c.reward_shape, c.reward_terms,
                                                               c.reward_scales, c.only_positive_rewards)
@@ -229,9 +240,10 @@ def post_physics(
     c: TaskConstants,
     steer: bool,
     ground: Optional[torch.Tensor] = None,
+    foot_ground: Optional[torch.Tensor] = None,
 ) -> Tuple[Measured, StepOutput]:
     """:func:`measure`, heading control (``steer``) and :func:`task_step` in one call (one compiled graph)."""
-    m = measure(state, sensors, columns, max_roll, max_pitch, ground)
+    m = measure(state, sensors, columns, max_roll, max_pitch, ground, foot_ground)
     if steer:
         commands = heading_commands(commands, heading, m.yaw)
     return m, task_step(m, actions, last_actions, last_joint_vel, commands, feet_air_time, last_contacts, c)

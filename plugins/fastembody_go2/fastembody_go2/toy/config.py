@@ -1,7 +1,7 @@
 """Parameters of the go2-toy env (torch-free: configs validate without importing torch)."""
 from dataclasses import dataclass, field
 
-from fastembody_core import check_positive
+from fastembody_core import ConfigError, check_positive
 
 from .. import robot
 from ..task_params import Go2TaskParams, coerce_block
@@ -44,7 +44,19 @@ class Go2ToyParams(Go2TaskParams):
 
     physics: PhysicsParams = field(default_factory=PhysicsParams)
     """PD gains, contact and joint-friction constants."""
+    height_scan_dropout: float = 0.0
+    """Fraction of episodes (drawn per env at each reset) in which the ``policy`` group's height scan is hidden:
+    every point reads the scan's mean, i.e. flat ground (the ``critic`` still sees the terrain). A teacher trained so
+    must also walk on ground it did not see and recover from the steps it meets, which its blind student can copy
+    (Miki et al. 2022 train on corrupted maps). Needs ``height_scan_in_policy``; distil with it 0."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         coerce_block(self, "physics", PhysicsParams)
+        if (isinstance(self.height_scan_dropout, bool) or not isinstance(self.height_scan_dropout, (int, float))
+                or not 0.0 <= self.height_scan_dropout <= 1.0):
+            raise ConfigError(f"must be a number in [0, 1], got {self.height_scan_dropout!r}",
+                              key="height_scan_dropout")
+        if self.height_scan_dropout > 0 and not self.height_scan_in_policy:
+            raise ConfigError("hides the policy's height scan: needs height_scan_in_policy: true",
+                              key="height_scan_dropout")

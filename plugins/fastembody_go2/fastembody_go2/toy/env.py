@@ -138,7 +138,8 @@ class Go2ToyEnv(VectorEnv):
             default_joint_pos=self.default_joint_pos,
             soft_joint_lower=middle - half,
             soft_joint_upper=middle + half,
-            reward_shape=RewardShape(rp.tracking_sigma, rp.base_height_target, rp.feet_air_time_target, self.step_dt),
+            reward_shape=RewardShape(rp.tracking_sigma, rp.base_height_target, rp.feet_air_time_target, self.step_dt,
+                                     rp.feet_clearance_target),
             reward_terms=self.reward_terms,
             reward_scales=tuple(rp.scales[name] for name in self.reward_terms),
             only_positive_rewards=rp.only_positive_rewards,
@@ -185,6 +186,8 @@ class Go2ToyEnv(VectorEnv):
         self.episode_length_buf = zeros(dtype=torch.long)
         self.episode_sums, self.tracking_error_sum = zeros(len(self.reward_terms)), zeros()
         self.policy_obs = zeros(group_dim(self.task.policy_layout, self.scan_points))
+        hide = self.params.height_scan_dropout > 0 and self.params.course is None  # courses see the ground
+        self.scan_hidden = zeros(dtype=torch.bool) if hide else None  # [N] this episode's policy scan is flat
         self.critic_obs = zeros(group_dim(self.task.critic_layout, self.scan_points))
 
     def _layout(self, group: str) -> Tuple[str, ...]:
@@ -281,6 +284,8 @@ class Go2ToyEnv(VectorEnv):
         for buffer in (self.actions, self.feet_air_time, self.episode_sums, self.tracking_error_sum,
                        self.episode_length_buf, self.last_contacts):
             buffer[ids] = 0
+        if self.scan_hidden is not None:
+            self.scan_hidden[ids] = torch.rand(k, generator=self.generator, device=dev) < self.params.height_scan_dropout
 
     def _resample_due_commands(self) -> None:
         ids = due_envs(self.episode_length_buf, self.resample_steps)
@@ -323,7 +328,9 @@ class Go2ToyEnv(VectorEnv):
                 extra = extra + (uniform_int16(self.num_envs * self.scan_points, self.generator),)
         self.policy_obs, self.critic_obs = self._observe(self.state, self.dynamics, self.commands, self.actions,
                                                          contacts, uniform, self.noise_amplitude,
-                                                         self.noise_columns, self.task, *extra)
+                                                         self.noise_columns, self.task, *extra,
+                                                         **({} if self.scan_hidden is None else
+                                                            {"scan_hidden": self.scan_hidden}))
 
     # -- hooks -----------------------------------------------------------------------------------------
     @property
@@ -379,6 +386,8 @@ class Go2ToyEnv(VectorEnv):
         out["buffers"] = {name: getattr(self, name).clone() for name in _BUFFERS}
         if self._ground is not None:
             out["terrain"] = self._ground.state_dict()
+        if self.scan_hidden is not None:
+            out["scan_hidden"] = self.scan_hidden.clone()
         return out
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -390,6 +399,8 @@ class Go2ToyEnv(VectorEnv):
             raise CheckpointError(f"go2-toy: checkpoint env state was saved on {where[0]}, this env runs on {where[1]}")
         if self._ground is not None:
             self._ground.check(state["terrain"])
+        if self.scan_hidden is not None and tuple(state.get("scan_hidden", torch.zeros(0)).shape) != (self.num_envs,):
+            raise CheckpointError("go2-toy: checkpoint env state lacks scan_hidden (saved without height_scan_dropout)")
         with torch.inference_mode():
             self.state = BodyState(**self._restored(state["body"], self.state._asdict(), "body"))
             self.dynamics = EnvDynamics(**self._restored(state["dynamics"], self.dynamics._asdict(), "dynamics"))
@@ -397,6 +408,8 @@ class Go2ToyEnv(VectorEnv):
                                               "buffers").items():
                 setattr(self, name, value)
             self.generator.set_state(state["generator"].cpu())
+            if self.scan_hidden is not None:
+                self.scan_hidden = state["scan_hidden"].to(self.device, torch.bool).clone()
             if self._ground is not None:
                 self._ground.load_state_dict(state["terrain"])
                 self._refresh_scan_ground()

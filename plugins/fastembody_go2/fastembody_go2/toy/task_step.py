@@ -14,7 +14,7 @@ import torch
 from .. import robot
 from ..observations import ObservationInputs, concat_terms, term_values
 from ..rewards import LocomotionState, RewardShape, air_time_step, heading_commands, step_rewards
-from ..task import CRITIC_TERMS, POLICY_TERMS
+from ..task import CRITIC_TERMS, HEIGHT_SCAN_TERM, POLICY_TERMS
 from ..terrain.field import Terrain
 from .dynamics import BodyState, EnvDynamics, joints_to_aos
 from .terrain_contact import column_contacts_soa, ground_at
@@ -74,6 +74,8 @@ class Measured(NamedTuple):
     fallen: torch.Tensor
     base_z: torch.Tensor
     """[N] world z of the base origin (``base_height`` is measured from the local ground)."""
+    foot_clearance: torch.Tensor
+    """[N, 4] foot sphere bottoms above the ground under their centres [m]."""
     scan_ground: Optional[torch.Tensor] = None
     """[N, P] ground z under the height-scan points (terrain only)."""
 
@@ -152,6 +154,8 @@ def measure(s: BodyState, c: TaskConstants, terrain: Optional[Terrain] = None, s
     leg_vel = tuple(sum(col[i] * dq for col, dq in zip(columns, s.joint_vel.unbind(0))) for i in range(3))
     rel_vel = tuple(a + b for a, b in zip(cross_components(ang_vel, lever), leg_vel))  # type: ignore[arg-type]
     foot_vel = rotate_components(rot, rel_vel)  # type: ignore[arg-type]
+    foot_w = tuple(p + d for p, d in zip(pos, rotate_components(rot, lever)))  # type: ignore[arg-type]
+    foot_clearance = foot_w[2] - robot.FOOT_RADIUS
     foot_speed = torch.sqrt((lin_vel[0] + foot_vel[0]) ** 2 + (lin_vel[1] + foot_vel[1]) ** 2)
     knee_height = pos[2] + sum(r * (k - o) for r, k, o in zip(rot[6:], knee, c.com_offset))
     # lowest point of the trunk box (support function along -z) and of the head sphere
@@ -168,11 +172,12 @@ def measure(s: BodyState, c: TaskConstants, terrain: Optional[Terrain] = None, s
             scan_ground = scan_ground_heights(s.pos, s.quat, c.com_offset, terrain, scan)
         base_height = base_z - scan_ground.mean(-1)
         knee_height, lowest = _local_heights(pos, rot, base_z, knee, c, terrain)
+        foot_clearance = foot_clearance - ground_at(terrain, foot_w[0], foot_w[1])
     finite = torch.isfinite(s.pos).all(0) & torch.isfinite(s.lin_vel).all(0)
     finite = finite & torch.isfinite(s.joint_vel).flatten(0, 1).all(0)
     fallen = (lowest < 0.0) | (roll.abs() > c.max_roll) | (pitch.abs() > c.max_pitch) | ~finite
     return Measured(torch.stack(base_lin_vel, -1), s.ang_vel.t(), -torch.stack(rot[6:], -1), base_height,
-                    foot_speed.t(), knee_height.t(), lowest, yaw, fallen, base_z, scan_ground)
+                    foot_speed.t(), knee_height.t(), lowest, yaw, fallen, base_z, foot_clearance.t(), scan_ground)
 
 
 def task_step(
@@ -221,6 +226,7 @@ def task_step(
         foot_speed_xy=m.foot_speed_xy,
         collisions=(m.knee_height < KNEE_RADIUS).sum(-1).to(s.pos.dtype),
         terminated=m.fallen,
+        foot_clearance=m.foot_clearance,
     )
     reward, per_term, air_time, tracking_error = step_rewards(state, contact_filt, c.reward_shape, c.reward_terms,
                                                               c.reward_scales, c.only_positive_rewards)
@@ -241,6 +247,7 @@ def observe(
     scan: Optional[ScanConstants] = None,
     scan_ground: Optional[torch.Tensor] = None,
     scan_noise_bits: Optional[torch.Tensor] = None,
+    scan_hidden: Optional[torch.Tensor] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """``(noisy observation in c.policy_layout, noise-free observation in c.critic_layout)`` (48 and 56 columns
     without a height scan).
@@ -250,7 +257,8 @@ def observe(
     term is clip(base_z - offset - ground, +-clip) over ``scan_ground`` [N, P] on ``terrain``, and over flat
     ground at z = 0 without a terrain. ``scan_noise_bits`` [K, 4] int16 (uniform in lanes 0-2, K >= N P / 3;
     ``terrain_env.uniform_int16``), when the policy layout ends with the scan, give its noise
-    ``(b + 0.5) / 32768 * c.scan_noise_amplitude`` (cheaper to draw than floats).
+    ``(b + 0.5) / 32768 * c.scan_noise_amplitude`` (cheaper to draw than floats). ``scan_hidden`` [N] bool: those
+    envs' policy scan reads its own mean at every point (flat ground; ``Go2ToyParams.height_scan_dropout``).
     """
     m = measure(s, c, terrain, scan, scan_ground)
     height_scan = None
@@ -276,6 +284,11 @@ def observe(
         height_scan=height_scan,
     )
     values = term_values(inputs)
+    critic = concat_terms(values, c.critic_layout).clamp(-c.clip_observations, c.clip_observations)
+    if scan_hidden is not None and height_scan is not None:
+        scan_values = values[HEIGHT_SCAN_TERM]
+        hidden = scan_values.mean(-1, keepdim=True).expand_as(scan_values)
+        values = dict(values, **{HEIGHT_SCAN_TERM: torch.where(scan_hidden.unsqueeze(-1), hidden, scan_values)})
     clean = concat_terms(values, c.policy_layout)
     noise = torch.zeros_like(clean).index_copy(1, noise_columns, (2.0 * noise_uniform - 1.0) * noise_amplitude)
     noisy = clean + noise
@@ -284,6 +297,4 @@ def observe(
         bits = scan_noise_bits[:, :3].reshape(-1)[:rows * points].view(rows, points)
         scan_noise = (bits.to(clean.dtype) + 0.5) * (c.scan_noise_amplitude / 32768.0)
         noisy = torch.cat((noisy[:, :-points], noisy[:, -points:] + scan_noise), dim=1)
-    noisy = noisy.clamp(-c.clip_observations, c.clip_observations)
-    critic = concat_terms(values, c.critic_layout).clamp(-c.clip_observations, c.clip_observations)
-    return noisy, critic
+    return noisy.clamp(-c.clip_observations, c.clip_observations), critic

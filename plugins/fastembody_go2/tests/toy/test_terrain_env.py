@@ -88,6 +88,35 @@ def test_height_scan_noise_and_flat_ground_scan():
     assert float(noise.abs().max()) <= 0.5 + 1e-5 and float(noise.std()) > 0.2  # U(-0.1 m, 0.1 m) x 5
 
 
+def test_height_scan_dropout_hides_the_policy_scan_per_episode_and_resumes():
+    kwargs = dict(num_envs=64, seed=3, terrain=SMALL_ROUGH, height_scan_in_policy=True, noise_level=0.0,
+                  height_scan_dropout=0.5, episode_length_s=0.2)
+    env = make(**kwargs)
+    obs = env.reset()
+    hidden = env.scan_hidden.clone()
+    assert 10 < int(hidden.sum()) < 54  # about half the episodes
+    policy_scan, critic_scan = obs["policy"][:, 48:], obs["critic"][:, 56:]
+    assert torch.equal(policy_scan[~hidden], critic_scan[~hidden])  # seen: the terrain, as the critic sees it
+    mean = critic_scan[hidden].mean(-1, keepdim=True).expand(-1, 187)
+    assert torch.allclose(policy_scan[hidden], mean, atol=1e-5)  # hidden: flat ground at the scan's mean
+    assert float(critic_scan[hidden].std(-1).max()) > 0.05  # while the critic sees uneven ground there
+    gen = torch.Generator().manual_seed(0)
+    actions = [torch.randn(64, 12, generator=gen) for _ in range(25)]
+    for a in actions[:12]:  # 10-step episodes: every env has been reset and redrawn once
+        env.step(a)
+    assert not torch.equal(env.scan_hidden, hidden)
+    saved = env.state_dict()
+    reference = [env.step(a)[0]["policy"] for a in actions[12:]]
+    resumed = make(**kwargs)
+    resumed.load_state_dict(saved)
+    assert all(torch.equal(ref, resumed.step(a)[0]["policy"]) for a, ref in zip(actions[12:], reference))
+    with pytest.raises(CheckpointError, match="lacks scan_hidden"):
+        make(**kwargs).load_state_dict(make(**dict(kwargs, height_scan_dropout=0.0)).state_dict())
+    course = make(num_envs=4, ground=build_course("stairs_up_10cm"), height_scan_in_policy=True,
+                  height_scan_dropout=1.0, course="stairs_up_10cm")
+    assert course.scan_hidden is None  # evaluation courses always see the ground
+
+
 def feet_world(state):
     """[N, 4, 3] world foot centres."""
     f = aos_fields(state)
@@ -127,6 +156,9 @@ def test_a_robot_standing_across_two_stair_treads_stays_up():
     assert torch.allclose(feet[:, :2, 2], torch.tensor(-0.6 + robot.FOOT_RADIUS), atol=0.01)
     assert torch.allclose(feet[:, 2:, 2], torch.tensor(-0.5 + robot.FOOT_RADIUS), atol=0.01)
     assert ((env.critic_obs[:, 51] > 0.15) & (env.critic_obs[:, 51] < 0.35)).all()  # above the local ground
+    with torch.inference_mode():  # the feet_clearance reward's input: each foot above its own tread
+        clearance = measure(env.state, env.task, env.terrain, env._scan).foot_clearance
+    assert float(clearance.abs().max()) < 0.01
     roll, pitch, _ = roll_pitch_yaw(quat_to_rotmat(env.state.quat.t()))
     assert float(roll.abs().max()) < 0.05 and float(pitch.abs().max()) < 0.4
 
@@ -144,6 +176,8 @@ def test_falls_and_knee_collisions_use_the_local_ground():
         local, absolute = measure(env.state, env.task, env.terrain, env._scan), measure(env.state, env.task)
     assert torch.allclose(local.knee_height, absolute.knee_height - 2.0, atol=1e-5)
     assert torch.allclose(local.lowest_body_point, absolute.lowest_body_point - 2.0, atol=1e-3)
+    assert torch.allclose(local.foot_clearance, absolute.foot_clearance - 2.0, atol=1e-5)
+    assert float(local.foot_clearance.abs().max()) < 0.01  # standing: the feet on the plateau
     with torch.inference_mode():
         env.state.pos[2, 0] -= 0.25  # push robot 0's trunk into the plateau
     _, _, dones, extras = env.step(torch.zeros(2, 12))
@@ -242,6 +276,9 @@ def test_render_draws_the_height_field():
     ({"terrain": {"difficulty_max": 1.5}}, "env.params.terrain.difficulty_max"),
     ({"terrain": {"type": "rough", "num_rows": 200, "num_cols": 200}}, "env.params.terrain.max_cells"),
     ({"height_scan_in_policy": "yes"}, "env.params.height_scan_in_policy"),
+    ({"height_scan_in_policy": True, "height_scan_dropout": 1.5}, "env.params.height_scan_dropout"),
+    ({"height_scan_in_policy": True, "height_scan_dropout": True}, "env.params.height_scan_dropout"),
+    ({"height_scan_dropout": 0.2}, "env.params.height_scan_dropout"),
 ])
 def test_bad_terrain_input_is_one_named_config_error(data, key):
     with pytest.raises(ConfigError) as err:
