@@ -1,7 +1,7 @@
 """Parameters of the go2-toy env (torch-free: configs validate without importing torch)."""
 from dataclasses import dataclass, field
 
-from fastembody_core import ConfigError, check_positive
+from fastembody_core import ConfigError, check_fraction, check_positive
 
 from .. import robot
 from ..task_params import Go2TaskParams, coerce_block
@@ -53,10 +53,7 @@ class Go2ToyParams(Go2TaskParams):
     def __post_init__(self) -> None:
         super().__post_init__()
         coerce_block(self, "physics", PhysicsParams)
-        if (isinstance(self.height_scan_dropout, bool) or not isinstance(self.height_scan_dropout, (int, float))
-                or not 0.0 <= self.height_scan_dropout <= 1.0):
-            raise ConfigError(f"must be a number in [0, 1], got {self.height_scan_dropout!r}",
-                              key="height_scan_dropout")
+        self.height_scan_dropout = check_fraction(self.height_scan_dropout, "height_scan_dropout")
         if self.height_scan_dropout > 0 and not self.height_scan_in_policy:
             raise ConfigError("hides the policy's height scan: needs height_scan_in_policy: true",
                               key="height_scan_dropout")

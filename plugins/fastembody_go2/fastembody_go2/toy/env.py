@@ -285,7 +285,8 @@ class Go2ToyEnv(VectorEnv):
                        self.episode_length_buf, self.last_contacts):
             buffer[ids] = 0
         if self.scan_hidden is not None:
-            self.scan_hidden[ids] = torch.rand(k, generator=self.generator, device=dev) < self.params.height_scan_dropout
+            draw = torch.rand(k, generator=self.generator, device=dev)
+            self.scan_hidden[ids] = draw < self.params.height_scan_dropout
 
     def _resample_due_commands(self) -> None:
         ids = due_envs(self.episode_length_buf, self.resample_steps)
