@@ -49,6 +49,8 @@ _LAZY = {
     "flatten_config": "run_dir",
     # torch.compile with a notice, a shared compile cache and an eager fallback (torch imported on first call)
     "maybe_compile": "compiling",
+    "make_adam": "optim",
+    "load_optimizer_state": "optim",
     # params validation (torch-free)
     "ACTIVATION_NAMES": "validation",
     "check_fraction": "validation",

@@ -32,6 +32,8 @@ from fastembody_core import (
     broadcast_module_states,
     check_memory,
     load_module_state,
+    load_optimizer_state,
+    make_adam,
     maybe_autocast,
     obs_group_names,
     resolve_precision,
@@ -94,7 +96,7 @@ class Distillation(AlgorithmHandle):
         self.student = Student(self.student_spec).to(self.device)
         self.student_obs_groups = groups
         self.learning_rate = params.learning_rate
-        self.optimizer = torch.optim.Adam(self.student.parameters(), lr=params.learning_rate)
+        self.optimizer = make_adam(self.student.parameters(), lr=params.learning_rate)
         self.student_state = self.student.initial_state(self.num_envs, self.device)
 
         # Teacher: from its checkpoint now if the file is there (shape errors surface at once).
@@ -318,7 +320,7 @@ class Distillation(AlgorithmHandle):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.load_policy_state(state)
-        self.optimizer.load_state_dict(state["optimizer_state"])
+        load_optimizer_state(self.optimizer, state["optimizer_state"])
         self._set_learning_rate(state["learning_rate"])
         self.iteration = int(state["iteration"])
         self._last_teacher_probability = self.params.teacher_probability(self.iteration)

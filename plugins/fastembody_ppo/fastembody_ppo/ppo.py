@@ -7,7 +7,6 @@ Precision: under ``precision="bf16"`` only the network matmuls run in bf16 (auto
 log-probs, ratios, advantages, returns, normalisers and the Adam state stay fp32.
 """
 import math
-from itertools import chain
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
@@ -29,6 +28,8 @@ from fastembody_core import (
     gaussian_kl,
     gaussian_log_prob,
     load_module_state,
+    load_optimizer_state,
+    make_adam,
     maybe_autocast,
     maybe_compile,
     obs_group_names,
@@ -95,7 +96,7 @@ class PPO(AlgorithmHandle):
             orthogonal_init(self.actor.model.mlp, output_gain=0.01)
             orthogonal_init(self.critic.mlp, output_gain=1.0)
         self.learning_rate = params.learning_rate
-        self.optimizer = torch.optim.Adam(chain(self.actor.parameters(), self.critic.parameters()), lr=params.learning_rate)
+        self.optimizer = make_adam([*self.actor.parameters(), *self.critic.parameters()], params.learning_rate)
         self.amp_dtype = resolve_precision(params.precision, self.device)
         # The callables the rollout and the update run: the modules themselves, or compiled views of them
         # (state_dict keys stay those of the plain modules).
@@ -374,7 +375,7 @@ class PPO(AlgorithmHandle):
         self._check_state(state, ("model_spec", "critic_spec"))
         load_module_state(self.actor, state["actor_state"], "ppo actor")
         load_module_state(self.critic, state["critic_state"], "ppo critic")
-        self.optimizer.load_state_dict(state["optimizer_state"])
+        load_optimizer_state(self.optimizer, state["optimizer_state"])
         self.learning_rate = float(state["learning_rate"])
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate

@@ -1,5 +1,6 @@
 """The update's fast path: bf16 gradients against the fp32 reference (same rollout, same minibatch, a stated
 tolerance), and where ``compile: auto`` compiles."""
+import warnings
 from typing import Dict
 
 import pytest
@@ -15,12 +16,12 @@ GRADIENT_TOLERANCE = 0.02
 0-3, on the AMD EPYC of the 2-core VMs: bf16 keeps 8 mantissa bits; log-probs, ratios, advantages stay fp32)."""
 
 
-def gradients(precision: str, seed: int) -> Dict[str, torch.Tensor]:
+def gradients(precision: str, seed: int, compile: bool = False) -> Dict[str, torch.Tensor]:
     """The actor's and critic's gradients of one PPO minibatch (the whole rollout), no clipping, no step."""
     env = point_mass(num_envs=64, seed=seed)
     torch.manual_seed(seed)  # same initial weights for both precisions
     algo = make_ppo(env, precision=precision, actor_hidden_dims=[64, 64], critic_hidden_dims=[64, 64],
-                    max_grad_norm=1e9, num_learning_epochs=1, num_mini_batches=1)
+                    max_grad_norm=1e9, num_learning_epochs=1, num_mini_batches=1, compile=compile)
     algo.setup(16)
     torch.manual_seed(seed + 1)  # same action noise: the rollout is fp32-identical up to bf16 rounding of the means
     obs = env.get_observations()
@@ -42,6 +43,18 @@ def test_bf16_gradients_match_fp32_reference(seed):
         assert g16.dtype == torch.float32  # parameters and their gradients stay fp32 (autocast casts copies)
         error = float((g16 - g32).norm() / g32.norm())
         assert 0.0 < error < GRADIENT_TOLERANCE, (name, error)  # > 0: the bf16 path really ran in bf16
+
+
+def test_compiled_update_matches_eager():
+    """compile: the actor and critic (forward and backward) run as inductor's graphs; fp32, so the only difference
+    is the order of floating-point sums."""
+    eager = gradients("fp32", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a compile failure would fall back to eager with a warning
+        compiled = gradients("fp32", 0, compile=True)
+    for name, g in eager.items():
+        error = float((compiled[name] - g).norm() / g.norm())
+        assert error < 1e-4, (name, error)
 
 
 @pytest.mark.parametrize("num_envs, compiled", [(COMPILE_AUTO_MIN_ENVS - 1, False), (COMPILE_AUTO_MIN_ENVS, True)])
