@@ -36,7 +36,7 @@ from .run_dir import config_changes, section_changes
 from .callbacks import end_of_iteration
 from .loggers import TENSORBOARD, open_loggers, run_loggers
 from .run_logging import EpisodeStatistics, RunLogger
-from .seeding import guard_cpu_denormals
+from .seeding import guard_cpu_denormals, keep_large_allocations_in_heap
 from .trainer_config import OnPolicyTrainerParams
 
 
@@ -116,6 +116,7 @@ class OnPolicyTrainer(Trainer):
         device = getattr(self.env, "device", "cpu")
         if str(device).startswith("cpu"):
             guard_cpu_denormals()
+            keep_large_allocations_in_heap()
         steps, envs = self.params.num_steps_per_env, int(self.env.num_envs)
         check_memory(12.0 * steps * envs, f"the trainer's episode statistics ({steps} steps x {envs} envs)",
                      "lower env.params.num_envs or trainer.params.num_steps_per_env", device)
