@@ -18,7 +18,8 @@ from typing import List
 
 import torch
 
-from fastembody_core import RunContext, get_registry, guard_cpu_denormals, seed_everything
+from fastembody_core import (RunContext, get_registry, guard_cpu_denormals, keep_large_allocations_in_heap,
+                             seed_everything)
 
 CLEANRL_PUBLISHED = {"env": "HalfCheetah-v4", "steps": 1_000_000, "return_mean": 1442.0, "return_std": 46.0}
 
@@ -44,6 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     guard_cpu_denormals()
+    keep_large_allocations_in_heap()  # as the trainer does; both PPOs in this process share it
     seed_everything(args.seed)
     env_id = pick_env_id()
     name = f"gym:{env_id}"

@@ -25,7 +25,8 @@ from typing import Any, Callable, Dict, List
 
 import torch
 
-from fastembody_core import RunContext, VectorEnv, get_registry, guard_cpu_denormals
+from fastembody_core import (RunContext, VectorEnv, get_registry, guard_cpu_denormals,
+                             keep_large_allocations_in_heap)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cpu_info import cpu_model  # noqa: E402
@@ -262,6 +263,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     guard_cpu_denormals()
+    keep_large_allocations_in_heap()  # as the trainer does; both PPOs in this process share it
     env_name = args.env or default_env()
     make_env = env_maker(env_name, args.num_envs, args.seed)
     probe = make_env()

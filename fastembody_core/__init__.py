@@ -32,6 +32,7 @@ _LAZY = {
     "OnPolicyTrainer": "trainer",
     "seed_everything": "seeding",
     "guard_cpu_denormals": "seeding",
+    "keep_large_allocations_in_heap": "seeding",
     "evaluate_run": "evaluation",
     "export_run": "export",
     "make_env": "pipeline",
