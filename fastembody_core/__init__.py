@@ -83,6 +83,9 @@ _LAZY = {
     "orthogonal_init": "nn",
     "policy_spec": "nn",
     "resolve_precision": "nn",
+    # a trained policy carried into another run (PPO fine-tuning of a distilled student)
+    "load_trained_policy": "policy_transfer",
+    "policy_record": "policy_transfer",
 }
 
 __all__ = [

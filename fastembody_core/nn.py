@@ -147,12 +147,20 @@ class LSTMCore(nn.Module):
         return y, torch.cat([h, c], dim=0)
 
 
+def _eager(fn: Any) -> Any:
+    """Keep ``fn`` out of torch.compile (where the torch has ``torch.compiler.disable``)."""
+    disable = getattr(getattr(torch, "compiler", None), "disable", None)
+    return disable(fn) if disable is not None else fn
+
+
+@_eager
 def run_sequence(
     core: nn.Module, x: torch.Tensor, state: torch.Tensor, resets: torch.Tensor
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Replay ``x[T, B, D]`` from ``state``, zeroing an env's state before step t where ``resets[t, env]``.
 
-    The sequence is cut only at steps where some env resets; each segment is one RNN call.
+    The sequence is cut only at steps where some env resets; each segment is one RNN call. Not compiled: the cuts
+    depend on the data (a compiled model recompiled for every new pattern of segment lengths until torch gave up).
     """
     keep = (~resets).to(state.dtype)
     cuts = resets.any(dim=1).nonzero().flatten().tolist()

@@ -36,6 +36,7 @@ from fastembody_core import (
     make_adam,
     maybe_autocast,
     obs_group_names,
+    policy_record,
     resolve_precision,
 )
 
@@ -287,6 +288,8 @@ class Distillation(AlgorithmHandle):
             "iteration": int(self.iteration),
             "teacher": self._require_teacher().state_dict(),
         }
+        if self.student.history_length == 1:  # the network alone is the policy: other algorithms can start from it
+            state["policy"] = policy_record(self.student.policy_spec(), self.student.model)
         rollout = {}
         if self.student_state is not None:
             rollout["student"] = self.student_state.clone()

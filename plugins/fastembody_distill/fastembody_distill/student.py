@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from fastembody_core import CheckpointError
-from fastembody_core.nn import ExportedPolicy, ExportedRecurrentPolicy, MLPModel, build_model
+from fastembody_core.nn import ExportedPolicy, ExportedRecurrentPolicy, MLPModel, build_model, policy_spec
 
 STUDENT_FORMAT = "fastembody.distill_student/1"
 
@@ -74,6 +74,13 @@ class Student(nn.Module):
     def input_dim(self) -> int:
         """Width of what the network reads per step (and what rollout storage keeps)."""
         return self.frame_dim * self.history_length
+
+    def policy_spec(self) -> Dict[str, Any]:
+        """The network as the core's policy architecture record (``fastembody_core.policy_spec``): what another
+        algorithm's actor must match to start from it (history students stack frames outside it: not one)."""
+        s = self.spec
+        return policy_spec(self.obs_groups, self.input_dim, s["num_actions"], s["hidden_dims"], s["activation"],
+                           s["obs_normalization"], s["rnn_type"], s["rnn_hidden_size"], s["rnn_num_layers"])
 
     def initial_state(self, batch: int, device: Any = None) -> Optional[torch.Tensor]:
         """Zero state ``[S, batch, H]``: the GRU/LSTM state, or the previous frames of a history MLP."""

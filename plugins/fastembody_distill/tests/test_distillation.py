@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fastembody_core import CheckpointError, ConfigError, OnPolicyTrainer, OnPolicyTrainerParams, RunContext
-from fastembody_core import load_checkpoint
+from fastembody_core import GaussianActor, load_checkpoint, load_trained_policy, policy_spec
 from fastembody_core.testing import learning_precision, learning_seed
 from fastembody_distill.config import DistillationParams
 from fastembody_distill.distillation import Distillation, PrivilegedObservationWarning
@@ -247,3 +247,29 @@ def test_export_reads_only_the_deployable_frame(go2_spec, go2_teacher, history, 
     assert actions.shape == (2, 12)
     with pytest.raises(RuntimeError):
         module(torch.randn(2, 48), *([module.initial_state(2)] if hasattr(module, "initial_state") else []))
+
+
+@pytest.mark.parametrize("history", [1, 3])
+def test_checkpoint_carries_the_student_as_a_policy_another_algorithm_starts_from(tmp_path, pd_teacher, pointmass,
+                                                                                    history):
+    rnn = dict(rnn_type="gru", rnn_hidden_size=16) if history == 1 else {}
+    params = DistillationParams(teacher_checkpoint=str(pd_teacher), history_length=history, **rnn, **SMALL)
+    trained, _ = _train(pointmass(16), params, iterations=2, run_dir=tmp_path / "run", steps=4)
+    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "model_2.pt")["algorithm_state"]
+    if history > 1:  # the frame stacking lives outside the network: not a policy another actor could be
+        assert "policy" not in state
+        return
+    spec = policy_spec(["policy"], 4, 2, [32, 32], obs_normalization=True, rnn_type="gru", rnn_hidden_size=16)
+    actor = GaussianActor(spec)
+    load_trained_policy(actor.model, spec, str(tmp_path / "run"), "init_policy")
+    trained.eval_mode()
+    env_a, env_b = pointmass(8, seed=3), pointmass(8, seed=3)
+    obs_a, obs_b, h = env_a.get_observations(), env_b.get_observations(), actor.model.initial_state(8)
+    trained.reset()
+    with torch.inference_mode():
+        for _ in range(10):
+            expected = trained.act_inference(obs_a)
+            mean, h = actor(obs_b["policy"], h)
+            torch.testing.assert_close(mean, expected)
+            obs_a, _, _, _ = env_a.step(expected)
+            obs_b, _, _, _ = env_b.step(mean)

@@ -3,7 +3,7 @@
 Defaults are rsl_rl 5.x's PPO class defaults, which legged_gym and Isaac Lab use for the Go2.
 """
 from dataclasses import dataclass, field
-from typing import ClassVar, List, Tuple, Union
+from typing import ClassVar, List, Optional, Tuple, Union
 
 from fastembody_core import ACTIVATION_NAMES, ConfigError, check_fraction, check_int, check_one_of, check_positive
 
@@ -92,6 +92,11 @@ class PPOParams:
     symmetry_mirror_loss_coef: float = 0.0
     """With ``symmetry: augment``: weight of a mirror loss, the mean squared difference between the action mean of
     a mirrored observation and the mirrored action mean (0: augmentation alone)."""
+    init_policy: Optional[str] = None
+    """A checkpoint file or run directory whose trained policy network starts the actor (same architecture and
+    observation groups; the std comes from ``init_noise_std``, the critic starts fresh), e.g. RL fine-tuning of a
+    distilled student. Read when training starts (``setup``), not on ``--resume`` (the checkpoint has the actor) nor
+    by eval / play / export."""
     compile: Union[bool, str] = "auto"
     """torch.compile the actor and critic (rollout and update; torch >= 2.0, on CPU a C++ compiler): fuses bias,
     activation and their backward (about 20-25 % less update time on CPU); costs seconds in a process's first
@@ -121,6 +126,9 @@ class PPOParams:
             check_fraction(getattr(self, key), key)
         for key in ("value_loss_coef", "entropy_coef", "symmetry_mirror_loss_coef"):
             check_positive(getattr(self, key), key, allow_zero=True)
+        if self.init_policy is not None and (not isinstance(self.init_policy, str) or not self.init_policy.strip()):
+            raise ConfigError(f"expected a checkpoint file or run directory, got {self.init_policy!r}",
+                              key="init_policy")
         if self.symmetry_mirror_loss_coef > 0 and self.symmetry == "none":
             raise ConfigError("a mirror loss needs symmetry: augment (it compares the mirrored samples' actions)",
                               key="symmetry_mirror_loss_coef")

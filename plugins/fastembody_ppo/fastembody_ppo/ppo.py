@@ -29,6 +29,7 @@ from fastembody_core import (
     gaussian_log_prob,
     load_module_state,
     load_optimizer_state,
+    load_trained_policy,
     make_adam,
     maybe_autocast,
     maybe_compile,
@@ -148,6 +149,10 @@ class PPO(AlgorithmHandle):
         if self.mirror is not None and p.is_recurrent:
             self.mirror_actor_state = self.actor.model.initial_state(self.num_envs, self.device)
             self.mirror_critic_state = self.critic.initial_state(self.num_envs, self.device)
+        if p.init_policy and not self.ctx.resume:  # training starts here (eval/play load a checkpoint instead)
+            path = load_trained_policy(self.actor.model, self.actor_spec, p.init_policy, "algorithm.params.init_policy")
+            if self.ctx.is_main_process:
+                print(f"ppo: the actor starts from the policy in {path}", flush=True)
         self._broadcast_parameters()
 
     # -- rollout ---------------------------------------------------------------------------------------
