@@ -96,3 +96,26 @@ def test_the_torch_free_activation_names_are_the_ones_build_mlp_knows():
     from fastembody_core.nn import ACTIVATIONS
 
     assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
+
+
+def test_a_compiled_recurrent_model_replays_new_reset_patterns_without_recompiling():
+    """The cuts of a replay depend on the data: ``run_sequence`` runs eager inside a compiled model, so each new
+    pattern of reset steps reuses the graphs (before, Dynamo recompiled for each until its limit of 8)."""
+    from torch._dynamo.utils import counters
+
+    from fastembody_core import maybe_compile
+    from fastembody_core.nn import MLPModel
+
+    torch.manual_seed(0)
+    model = MLPModel(3, 2, [8], rnn_type="gru", rnn_hidden_size=4)
+    compiled = maybe_compile(model, True, "test")
+    T, B = 12, 5
+    x, state = torch.randn(T, B, 3), torch.zeros(1, B, 4)
+    graphs = []
+    for cuts in range(1, T):  # 11 patterns: some env resets at each of the first `cuts` steps after the start
+        resets = torch.zeros(T, B, dtype=torch.bool)
+        resets[torch.arange(1, cuts + 1), torch.arange(1, cuts + 1) % B] = True
+        out, _ = compiled(x, state, resets)
+        torch.testing.assert_close(out, model(x, state, resets)[0], rtol=1e-5, atol=1e-6)
+        graphs.append(int(counters["stats"]["unique_graphs"]))
+    assert graphs[-1] == graphs[0], graphs

@@ -16,21 +16,25 @@ GRADIENT_TOLERANCE = 0.02
 0-3, on the AMD EPYC of the 2-core VMs: bf16 keeps 8 mantissa bits; log-probs, ratios, advantages stay fp32)."""
 
 
-def gradients(precision: str, seed: int, compile: bool = False) -> Dict[str, torch.Tensor]:
-    """The actor's and critic's gradients of one PPO minibatch (the whole rollout), no clipping, no step."""
-    env = point_mass(num_envs=64, seed=seed)
+def gradients(precision: str, seed: int, compile: bool = False, rnn_type: str = "none",
+              updates: int = 1) -> Dict[str, torch.Tensor]:
+    """The actor's and critic's gradients of one PPO minibatch (the whole rollout), no clipping, no step (of the
+    last of ``updates`` rollouts and updates)."""
+    env = point_mass(num_envs=64, episode_length=12 if rnn_type != "none" else 50, seed=seed)
     torch.manual_seed(seed)  # same initial weights for both precisions
     algo = make_ppo(env, precision=precision, actor_hidden_dims=[64, 64], critic_hidden_dims=[64, 64],
-                    max_grad_norm=1e9, num_learning_epochs=1, num_mini_batches=1, compile=compile)
+                    max_grad_norm=1e9, num_learning_epochs=1, num_mini_batches=1, compile=compile,
+                    rnn_type=rnn_type, rnn_hidden_size=32)
     algo.setup(16)
     torch.manual_seed(seed + 1)  # same action noise: the rollout is fp32-identical up to bf16 rounding of the means
     obs = env.get_observations()
-    with torch.inference_mode():
-        for _ in range(16):
-            obs, rewards, dones, extras = env.step(algo.act(obs))
-            algo.process_env_step(obs, rewards, dones, extras)
     algo.optimizer.step = lambda *args, **kwargs: None  # keep the gradients of the update's only minibatch
-    algo.update(obs)
+    for _ in range(updates):
+        with torch.inference_mode():
+            for _ in range(16):
+                obs, rewards, dones, extras = env.step(algo.act(obs))
+                algo.process_env_step(obs, rewards, dones, extras)
+        algo.update(obs)
     return {name: torch.cat([p.grad.flatten() for p in module.parameters() if p.grad is not None])
             for name, module in (("actor", algo.actor), ("critic", algo.critic))}
 
@@ -52,6 +56,18 @@ def test_compiled_update_matches_eager():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a compile failure would fall back to eager with a warning
         compiled = gradients("fp32", 0, compile=True)
+    for name, g in eager.items():
+        error = float((compiled[name] - g).norm() / g.norm())
+        assert error < 1e-4, (name, error)
+
+
+def test_compiled_recurrent_update_matches_eager():
+    """A recurrent replay is cut where envs reset: the cuts run eager (``fastembody_core.nn.run_sequence``), the
+    networks' layers compiled; fp32, so the only difference is the order of floating-point sums."""
+    eager = gradients("fp32", 0, rnn_type="gru", updates=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        compiled = gradients("fp32", 0, compile=True, rnn_type="gru", updates=3)
     for name, g in eager.items():
         error = float((compiled[name] - g).norm() / g.norm())
         assert error < 1e-4, (name, error)
