@@ -21,9 +21,11 @@ LR = "algorithm.params.learning_rate"
 
 
 def test_local_ray_runs_two_trials_concurrently(write_sweep, tmp_path):
+    # 100 iterations (~5 s a trial, two at once on 2 cores): the two Ray workers may begin their trials seconds apart
+    # on a loaded machine (a fresh-clone run saw 1.4 s), and 10 iterations (~1 s) then ended before the other began.
     path = write_sweep(trials=2, workers=2, engine="ray",
                        set=["algorithm.params.schedule=fixed", "env.params.num_envs=64",
-                            "trainer.params.num_steps_per_env=8", "trainer.params.max_iterations=10",
+                            "trainer.params.num_steps_per_env=8", "trainer.params.max_iterations=100",
                             "trainer.params.save_interval=0"])
     lines = run_sweep(path)  # ray.init(num_cpus=2): workers x trial_cpus
     trials = sorted((tmp_path / "sweeps" / "sw" / "trials").glob("*/trial.json"))
