@@ -84,6 +84,7 @@ _LAZY = {
     "policy_spec": "nn",
     "resolve_precision": "nn",
     # a trained policy carried into another run (PPO fine-tuning of a distilled student)
+    "POLICY_KEY": "policy_transfer",
     "load_trained_policy": "policy_transfer",
     "policy_record": "policy_transfer",
 }

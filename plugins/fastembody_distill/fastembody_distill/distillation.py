@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from fastembody_core import (
+    POLICY_KEY,
     AlgorithmHandle,
     CheckpointError,
     ConfigError,
@@ -289,7 +290,7 @@ class Distillation(AlgorithmHandle):
             "teacher": self._require_teacher().state_dict(),
         }
         if self.student.history_length == 1:  # the network alone is the policy: other algorithms can start from it
-            state["policy"] = policy_record(self.student.policy_spec(), self.student.model)
+            state[POLICY_KEY] = policy_record(self.student.policy_spec(), self.student.model)
         rollout = {}
         if self.student_state is not None:
             rollout["student"] = self.student_state.clone()
